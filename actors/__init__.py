@@ -1,0 +1,1 @@
+"""The service's actors: each owns one concern and its state; `actors.tree` builds the supervision tree."""
