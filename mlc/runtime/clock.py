@@ -71,7 +71,10 @@ class ManualClock:
             return
         event = anyio.Event()
         heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), event))
-        await event.wait()
+        try:
+            await event.wait()
+        finally:
+            event.set()
 
     async def advance(self, seconds: float) -> None:
         """Move time forward, waking every sleeper whose deadline has passed, in order."""
