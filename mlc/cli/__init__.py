@@ -18,7 +18,10 @@ from mlc import __version__
 from mlc.errors import MlcError
 
 #: subcommand name -> module implementing it, in the order `mlc --help` lists them.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "check": "mlc.cli.check",
+    "creds": "mlc.cli.creds",
+}
 
 
 def _load(name: str) -> ModuleType:
