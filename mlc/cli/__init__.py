@@ -21,6 +21,7 @@ from mlc.errors import MlcError
 COMMANDS: dict[str, str] = {
     "check": "mlc.cli.check",
     "creds": "mlc.cli.creds",
+    "sandbox": "mlc.cli.sandbox",
 }
 
 
