@@ -212,9 +212,10 @@ class RunFinished(msgspec.Struct, frozen=True, tag=True, kw_only=True):
 
 
 class RunProgress(msgspec.Struct, frozen=True, tag=True, kw_only=True):
-    """Announced by the FlowRunner while a run goes: ``phase`` is one of ``pulling``, ``mapping``,
-    ``waiting`` (model busy), ``loading``, ``auditing``, ``done``; ``source_rows`` counts rows read
-    from the source so far."""
+    """Announced by the FlowRunner while a run goes: ``phase`` is one of ``resuming`` (finishing
+    an interrupted run first), ``pulling``, ``mapping``, ``loading`` (upload, import, including
+    any wait for a busy model), ``auditing``, ``done``; ``source_rows`` counts rows read from the
+    source so far."""
 
     flow: str
     run_id: int
@@ -326,7 +327,7 @@ AuditMessage = (
 #   ask(StartPull(run_id, flow, full))   → PullStarted     watermark read; delta or full
 #   ask(ContinuePull(flow))              → PullProgress    some more pages; until done
 #   ask(NextCells(flow, limit))          → RecordBatch     summed cells, until done
-#   ask(CommitWatermark(flow))           → str | None      only after the target loaded the run
+#   ask(CommitWatermark(flow[, value]))  → str | None      only after the target loaded the run
 #                                                          and the audit rows are durable
 #   ask(EndPull(flow))                   → None            forget the pull (files deleted)
 #   ask(ReadChart(flow))                 → Chart           segment values for coa-align
@@ -371,12 +372,14 @@ class ContinuePull(msgspec.Struct, frozen=True, tag=True):
 
 class PullProgress(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     """``phase``: ``changes`` (finding changed rows), ``cells`` (re-reading the changed cells'
-    periods) or ``all`` (a full pull)."""
+    periods) or ``all`` (a full pull). Once ``done``, ``watermark`` is the one the pull reached
+    (committed only by :class:`CommitWatermark`)."""
 
     flow: str
     phase: str
     source_rows: int
     done: bool
+    watermark: str | None = None
 
 
 class NextCells(msgspec.Struct, frozen=True, tag=True, kw_only=True):
@@ -391,7 +394,11 @@ class RecordBatch(msgspec.Struct, frozen=True, tag=True, kw_only=True):
 
 
 class CommitWatermark(msgspec.Struct, frozen=True, tag=True):
+    """Commit the watermark of the flow's finished pull — or, with ``value``, that value (the
+    watermark of an interrupted run being resumed, mlc.flows.checkpoint)."""
+
     flow: str
+    value: str | None = None
 
 
 class EndPull(msgspec.Struct, frozen=True, tag=True):
@@ -497,7 +504,7 @@ MappingMessage = LoadMappings | MapCells | DiffChart | SaveAlignment
 # Anaplan model: FlowRunner / MappingActor → AnaplanModelActor, one per model; it owns the model's
 # lock (one action at a time) and its in-flight task ids (actors/anaplan_model.py)
 #
-#   ask(ReadListMembers(list_name))      → tuple[ListMember, ...]
+#   ask(ReadListMembers(list_name))      → tuple[ListMember, ...]   once the model is free
 #   ask(GetImportHeaders(import_name))   → tuple[str, ...]   the import's CSV headers
 #   ask(LoadFile(run_id, flow, …))       → BatchLoaded       wait while busy, upload, import,
 #                                                            poll, read result and failure dump
@@ -511,7 +518,11 @@ class ListMember(msgspec.Struct, frozen=True, tag=True, kw_only=True):
 
 
 class ReadListMembers(msgspec.Struct, frozen=True, tag=True):
+    """List reads wait while the model is locked (help 27b77b79), so the actor first waits for
+    the model to be free, for at most ``busy_timeout`` seconds."""
+
     list_name: str
+    busy_timeout: float = 1800.0
 
 
 class GetImportHeaders(msgspec.Struct, frozen=True, tag=True):

@@ -337,6 +337,17 @@ _HTTP_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 FLOW_RUNS = REGISTRY.counter(
     "mlc_flow_runs_total", "Flow runs finished, by outcome.", ["flow", "status"]
 )
+
+
+def run_status_label(status: str) -> str:
+    """A finished run's ``status`` label: ``success``, ``partial``, ``failed``, ``interrupted``.
+
+    The store says ``succeeded`` (a run's state); dashboards and alerts count ``success`` (an
+    outcome), as the operating contract names it.
+    """
+    return "success" if status == "succeeded" else status
+
+
 FLOW_RUN_DURATION = REGISTRY.histogram(
     "mlc_flow_run_duration_seconds", "Wall time of a flow run.", ["flow"], _RUN_BUCKETS
 )

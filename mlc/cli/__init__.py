@@ -22,6 +22,10 @@ COMMANDS: dict[str, str] = {
     "check": "mlc.cli.check",
     "creds": "mlc.cli.creds",
     "sandbox": "mlc.cli.sandbox",
+    "sync": "mlc.cli.sync",
+    "demo": "mlc.cli.demo",
+    "audit": "mlc.cli.audit",
+    "status": "mlc.cli.status",
 }
 
 
