@@ -140,6 +140,8 @@ class ServiceConfig(Section, frozen=True, kw_only=True):
     secrets_dir: str | None = None
     #: IANA zone for schedules that do not name their own (close calendars are local).
     timezone: str = "UTC"
+    #: At start, run once each flow whose scheduled fire time passed while the service was down.
+    run_missed_at_start: bool = True
 
     @property
     def db_path(self) -> Path:
