@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "demo": "mlc.cli.demo",
     "audit": "mlc.cli.audit",
     "status": "mlc.cli.status",
+    "run": "mlc.cli.run",
+    "trigger": "mlc.cli.trigger",
 }
 
 

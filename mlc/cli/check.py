@@ -148,6 +148,13 @@ def run(args: argparse.Namespace) -> int:
     return 0 if passed else 1
 
 
+def _fit_checks(config: Config) -> list[Check]:
+    """One check per connection and flow: authenticate, resolve names, compare columns."""
+    from mlc.ops.fit_checks import fit_checks
+
+    return [Check(c.name, c.run, c.requires) for c in fit_checks(config)]
+
+
 async def _run_checks(config_path: Path, config: Config) -> bool:
     from mlc.errors import MlcError
 
@@ -155,7 +162,7 @@ async def _run_checks(config_path: Path, config: Config) -> bool:
     failed = False
     async with AsyncExitStack() as stack:
         ctx = CheckContext(config_path, config, os.environ, stack)
-        for check in tuple(CHECKS):
+        for check in (*CHECKS, *_fit_checks(config)):
             unmet = [name for name in check.requires if name not in passed]
             if unmet:
                 _line(f"skip {check.name}: needs {', '.join(unmet)}")
