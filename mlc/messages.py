@@ -698,7 +698,7 @@ class PostPlanJournal(msgspec.Struct, frozen=True, tag=True, kw_only=True):
 
 
 class JournalLinePlan(msgspec.Struct, frozen=True, tag=True, kw_only=True):
-    """One line of a planned journal: ``amount`` = ``target`` − ``posted`` (debit if positive)."""
+    """One line of a planned journal: ``amount`` = ``target`` - ``posted`` (debit if positive)."""
 
     gl_account: str
     amount: Decimal
