@@ -49,10 +49,12 @@ IMPORT_FILES = {
 }
 DIMENSION_HEADERS = {"Accounts": "Account", "Cost Centers": "Cost Center"}
 
+#: Annual approved amount per account x cost center, on the scale of the Epicor sandbox's monthly
+#: activity (expense lines 2k-60k a month, cost of goods five times that, revenue twelve times).
 _ANNUAL_RANGE = {
-    "Revenue": (400_000.0, 2_400_000.0),
-    "COGS": (150_000.0, 900_000.0),
-    "Expense": (6_000.0, 180_000.0),
+    "Revenue": (300_000.0, 8_000_000.0),
+    "COGS": (120_000.0, 3_500_000.0),
+    "Expense": (24_000.0, 700_000.0),
 }
 
 

@@ -144,13 +144,19 @@ def plan_universe(rows: int | None, fiscal_year: int) -> Universe:
     return Universe(accounts, span, capacity if rows is None else rows)
 
 
+#: Monthly activity relative to an expense account: a mid-size manufacturer's revenue lines run
+#: about twelve times its typical expense line, cost of goods about five. The Anaplan sandbox
+#: seeds its approved budget on the same scale, so plan and actual are comparable in the demo.
+_CATEGORY_SCALE = {"Revenue": 12, "COGS": 5}
+
+
 def _amounts(seed: int, account: Account, year: int, period: int) -> tuple[int, int]:
     """(debit, credit) in cents for one row; period 0 carries the opening balance as a debit or
     credit for balance-sheet accounts and nothing for P&L accounts (closed to retained earnings)."""
     h = mix((seed & 0xFFFFFFFF) << 32 ^ account.pool_index << 12 ^ (year % 4096) << 4 ^ period)
     category = account.natural.category
-    scale = 1 + (mix(account.pool_index ^ seed) % 20)
-    big = (5_000_00 + h % 95_000_00) * scale
+    scale = (1 + mix(account.pool_index ^ seed) % 3) * _CATEGORY_SCALE.get(category, 1)
+    big = (2_000_00 + h % 58_000_00) * scale
     small = (h >> 20) % (big // 10 + 1)
     if period == 0:
         if category in _PROFIT_AND_LOSS:

@@ -112,7 +112,7 @@ def _key(row: dict[str, Any]) -> tuple[Any, ...]:
         ("FiscalPeriod lt 1 or FiscalPeriod eq 12", lambda r: r["FiscalPeriod"] in (0, 12)),
         ("BalanceAcct eq '6100|22|10'", lambda r: r["BalanceAcct"] == "6100|22|10"),
         ("BalanceAcct ge '6' and BalanceAcct lt '7'", lambda r: "6" <= r["BalanceAcct"] < "7"),
-        ("BalanceAmt gt 1000000.5", lambda r: Decimal(str(r["BalanceAmt"])) > Decimal("1000000.5")),
+        ("BalanceAmt gt 250000.5", lambda r: Decimal(str(r["BalanceAmt"])) > Decimal("250000.5")),
         (
             "SegValue2 eq '22' and not (FiscalPeriod eq 0)",
             lambda r: r["SegValue2"] == "22" and r["FiscalPeriod"] != 0,
