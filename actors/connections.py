@@ -13,6 +13,7 @@ authentication, CloudWorks) takes one shared limiter per API host from
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from mlc.runtime import ActorRef, Clock, Supervisor
 
 #: Looks up a credential by vault name (``epicor.main.password``).
 Secret = Callable[[str], Awaitable[str]]
+
+log = logging.getLogger("mlc.connections")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ async def wire_anaplan(
     stack: AsyncExitStack,
     limiters: TenantLimiters,
     keeper_settings: KeeperSettings | None = None,
+    keep_secret: Callable[[str, str], Awaitable[None]] | None = None,
 ) -> AnaplanWired:
     ref = f"anaplan.{name}"
     limiter = limiters.for_tenant(config.api_url, config.requests_per_minute)
@@ -122,9 +126,15 @@ async def wire_anaplan(
         oauth_http = await stack.enter_async_context(session(config.oauth_url))
 
         async def keep_refresh_token(token: str) -> None:
-            # A rotated refresh token is only valid for this process's lifetime here: storing it
-            # back into the vault is the `mlc creds` owner's job (not wired in this tree).
-            del token
+            """Store the rotated refresh token before its access token is used.
+
+            A rotating client invalidates the old refresh token on every use, so a restart
+            after an unpersisted rotation would need the device authorised again.
+            """
+            if keep_secret is None:
+                log.warning("refresh_token_not_persisted", extra={"connection": ref})
+                return
+            await keep_secret(f"{ref}.refresh_token", token)
 
         source = OAuthTokenSource(
             ref,

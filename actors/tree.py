@@ -257,6 +257,7 @@ async def build_tree(
                 stack=stack,
                 limiters=limiters,
                 keeper_settings=settings.keeper,
+                keep_secret=vault.set if vault is not None else None,
             )
         audit: ActorRef[AuditMessage] = supervisor.add(
             "audit", lambda: AuditActor(store), mailbox_size=mailbox
