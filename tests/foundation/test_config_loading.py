@@ -45,7 +45,7 @@ def test_repository_config_runs_against_the_sandbox_defaults() -> None:
         "mlc-integration",
         "http://127.0.0.1:8702",
     )
-    assert config.connections.workday["prod"].base_url == "http://127.0.0.1:8801"
+    assert config.connections.workday == {}
     assert Path(config.service.state_dir) == REPO_CONFIG.parent / "var"
     assert config.service.db_path == REPO_CONFIG.parent / "var" / "mlc.db"
     assert set(config.flows) == {
