@@ -1,4 +1,4 @@
-"""``mlc status``: each flow's last run, last success, watermark and pending triggers.
+"""``mlc status``: each flow's last run, last success, watermark, pending triggers and next runs.
 
 Read-only, from the state database alone (no system is contacted), so it answers even when a
 connection is down; ``--json`` prints the same as one JSON object for scripts. Anaplan tasks still
@@ -9,6 +9,7 @@ model reattaches to them.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,10 @@ if TYPE_CHECKING:
 
 COMMITTED: tuple[RunStatus, ...] = ("succeeded", "partial")
 
-HELP = "show each flow's last run, watermark and pending triggers"
+HELP = "show each flow's last run, watermark, pending triggers and next scheduled runs"
+
+#: How many upcoming fire times to show per scheduled flow.
+NEXT_RUNS = 3
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,10 +49,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def collect(config: Config) -> dict[str, Any]:
-    """The status report as plain data."""
+def next_runs(config: Config, now: dt.datetime) -> dict[str, list[str]]:
+    """Each flow's next scheduled fire times (UTC, ISO 8601), from its schedule rules."""
+    from mlc.ops.calendar import FlowCalendar
+
+    calendar = FlowCalendar(config.flows, now)
+    return {
+        name: [t.isoformat() for t in calendar.next_fire_times(name, NEXT_RUNS)]
+        for name in config.flows
+    }
+
+
+async def collect(config: Config, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The status report as plain data; ``now`` (default: the current time) dates next runs."""
     from mlc.store import Store
 
+    upcoming = next_runs(config, now or dt.datetime.now(dt.UTC))
     flows: dict[str, Any] = {}
     tasks: list[dict[str, Any]] = []
     if not config.service.db_path.exists():
@@ -60,6 +76,7 @@ async def collect(config: Config) -> dict[str, Any]:
                 "last_success": None,
                 "watermark": None,
                 "pending_triggers": 0,
+                "next_runs": upcoming[name],
             }
         return {"state": str(config.service.db_path), "flows": flows, "open_anaplan_tasks": tasks}
     async with await Store.open(config.service.db_path) as store:
@@ -82,6 +99,7 @@ async def collect(config: Config) -> dict[str, Any]:
                 "last_success": best.finished_at if best is not None else None,
                 "watermark": watermarks.get(name),
                 "pending_triggers": pending.get(name, 0),
+                "next_runs": upcoming[name],
             }
         tasks.extend(
             {
@@ -127,6 +145,8 @@ def print_report(report: dict[str, Any]) -> None:
         )
         if last and last["error"]:
             print(f"{'':<16} error: {last['error']}")
+        if flow["next_runs"]:
+            print(f"{'':<16} next runs: {', '.join(flow['next_runs'])}")
     for task in report["open_anaplan_tasks"]:
         print(
             f"open Anaplan task {task['task_id']} (action {task['action_id']}, run "
