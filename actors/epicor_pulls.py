@@ -33,7 +33,7 @@ from mlc.epicor.client import EpicorClient
 from mlc.epicor.delta import REVISION
 from mlc.epicor.entities import EntitySet
 from mlc.epicor.paging import PagingMode
-from mlc.epicor.query import all_of, any_of, compare
+from mlc.epicor.query import Value, all_of, any_of, compare
 from mlc.flows import ap_spend, gl_actuals
 from mlc.flows.aggregate import CellAggregator, CellTotal
 from mlc.flows.options import ApSpendOptions, CoaAlignOptions, GlActualsOptions
@@ -140,11 +140,16 @@ class GlActualsPull(InboundPull):
         if self.mode == "full":
             return
         for _scope, year, period in self.aggregator.affected_periods():
-            period_filter = all_of(
-                where, compare("FiscalYear", "eq", year), compare("FiscalPeriod", "eq", period)
-            )
+            # Pinned key columns stay out of the keyset predicate, so the server can seek to the
+            # period instead of scanning every book and year for each page.
+            pinned: dict[str, Value] = {
+                "BookID": self.options.book,
+                "BalanceType": self.options.balance_type,
+                "FiscalYear": year,
+                "FiscalPeriod": period,
+            }
             async for page in self.client.pages(
-                entities.GL_PERIOD_BALANCES, where=period_filter, paging=PagingMode.KEYSET
+                entities.GL_PERIOD_BALANCES, equal=pinned, paging=PagingMode.KEYSET
             ):
                 self.rows += len(page)
                 self.aggregator.add(gl_actuals.fact(self.options, row) for row in page)
