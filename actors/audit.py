@@ -63,8 +63,8 @@ class AuditActor(Actor[AuditMessage]):
     async def receive(self, msg: AuditMessage) -> Any:
         store = self._store
         match msg:
-            case OpenRun(flow=flow, trigger=trigger):
-                run = await store.create_run(flow, trigger)
+            case OpenRun(flow=flow, trigger=trigger, parent_run_id=parent):
+                run = await store.create_run(flow, trigger, parent_run_id=parent)
                 return run.id
             case RecordEvents(events=events):
                 return await store.add_records(_event(event) for event in events)

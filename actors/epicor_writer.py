@@ -35,7 +35,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -56,39 +55,23 @@ from mlc.flows.outbound.journal import (
 )
 from mlc.flows.outbound.keys import journal_prefix
 from mlc.flows.outbound.periods import FiscalPeriod
-from mlc.flows.outbound.ports import RunLineage
-from mlc.flows.outbound.run import OutboundContext, run_outbound
 from mlc.http import OutcomeUnknown
 from mlc.logs import redact
 from mlc.messages import (
-    AnaplanModelMessage,
-    AuditMessage,
-    AuditRecord,
     BudgetCell,
     BudgetCellsWritten,
     BudgetTarget,
     BudgetVsActual,
     CellOutcome,
-    CloseRun,
     EpicorWriterMessage,
-    ExecuteRun,
-    ExportedFile,
     JournalOutcome,
-    OpenRun,
     PostPlanJournal,
     ReadBudgetVsActual,
-    ReadRecords,
     ReadTargetChart,
-    RecordEvents,
-    RunExport,
-    RunFinished,
-    RunTally,
-    StoredRecord,
     TargetChart,
-    UpdateRunTally,
     WriteBudgetCells,
 )
-from mlc.runtime import Actor, ActorRef, Clock
+from mlc.runtime import Actor
 from mlc.store import Store
 
 log = logging.getLogger("mlc.epicor_writer")
@@ -613,106 +596,3 @@ def _journal_lines(plan: JournalPlan, description: str) -> Iterable[tuple[str, D
         yield line.gl_account, line.amount, description
     if plan.offset_amount:
         yield plan.offset_account, plan.offset_amount, OFFSET_DESCRIPTION
-
-
-class OutboundActorPorts:
-    """:class:`mlc.flows.outbound.ports.OutboundPorts` over the actor tree.
-
-    Runs and records go through the AuditActor (the single writer), the export through the
-    model's AnaplanModelActor, Epicor through the EpicorWriter; run lineage and mapping tables
-    are plain reads of the store. A replay's run is opened in the store directly because
-    ``OpenRun`` carries no parent run yet (the audit actor would need a ``parent_run_id`` field).
-    """
-
-    def __init__(
-        self,
-        *,
-        audit: ActorRef[AuditMessage],
-        model: ActorRef[AnaplanModelMessage],
-        writer: ActorRef[EpicorWriterMessage],
-        store: Store,
-    ) -> None:
-        self._audit = audit
-        self._model = model
-        self._writer = writer
-        self._store = store
-
-    async def open_run(self, flow: str, trigger: str, parent_run_id: int | None) -> int:
-        if parent_run_id is None:
-            run_id: int = await self._audit.ask(OpenRun(flow=flow, trigger=trigger))
-            return run_id
-        run = await self._store.create_run(flow, trigger, parent_run_id=parent_run_id)
-        return run.id
-
-    async def record(self, events: Sequence[AuditRecord]) -> None:
-        await self._audit.ask(RecordEvents(tuple(events)))
-
-    async def progress(self, run_id: int, tally: RunTally) -> None:
-        await self._audit.ask(UpdateRunTally(run_id=run_id, tally=tally))
-
-    async def close_run(
-        self, run_id: int, status: str, tally: RunTally, error: str | None
-    ) -> None:
-        await self._audit.ask(CloseRun(run_id=run_id, status=status, tally=tally, error=error))
-
-    async def lineage(self, run_id: int) -> RunLineage | None:
-        run = await self._store.get_run(run_id)
-        return None if run is None else RunLineage(run.id, run.flow, run.parent_run_id)
-
-    async def records(
-        self, run_id: int, *, status: str | None, after_id: int, limit: int
-    ) -> Sequence[StoredRecord]:
-        found: tuple[StoredRecord, ...] = await self._audit.ask(
-            ReadRecords(run_id=run_id, status=status, after_id=after_id, limit=limit)
-        )
-        return found
-
-    async def mapping_tables(self, kinds: Sequence[str]) -> Mapping[str, Mapping[str, str]]:
-        return {kind: await self._store.get_mappings(kind) for kind in kinds}
-
-    async def export(
-        self, run_id: int, export_name: str, destination: Path, busy_timeout: float
-    ) -> Path:
-        del run_id
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        exported: ExportedFile = await self._model.ask(
-            RunExport(
-                export_name=export_name, destination=str(destination), busy_timeout=busy_timeout
-            )
-        )
-        return Path(exported.path)
-
-    async def target_chart(self, request: ReadTargetChart) -> TargetChart:
-        chart: TargetChart = await self._writer.ask(request)
-        return chart
-
-    async def write_budget(self, request: WriteBudgetCells) -> BudgetCellsWritten:
-        written: BudgetCellsWritten = await self._writer.ask(request)
-        return written
-
-    async def post_journal(self, request: PostPlanJournal) -> JournalOutcome:
-        outcome: JournalOutcome = await self._writer.ask(request)
-        return outcome
-
-
-async def execute_outbound(
-    msg: ExecuteRun, context: OutboundContext, clock: Clock
-) -> RunFinished:
-    """Run one outbound ``ExecuteRun`` and describe it as the Scheduler expects.
-
-    The hook for the FlowRunner: the outbound run opens, audits and closes its own run (and
-    counts it in the metrics), so the FlowRunner only turns the result into ``RunFinished``.
-    """
-    started_at = clock.time()
-    result = await run_outbound(context, msg.trigger)
-    return RunFinished(
-        ticket=msg.ticket,
-        flow=msg.flow,
-        trigger=msg.trigger,
-        run_id=result.run_id,
-        status=result.status,
-        tally=result.tally.frozen(),
-        started_at=started_at,
-        finished_at=clock.time(),
-        error=result.error,
-    )

@@ -1,10 +1,13 @@
 """The FlowRunner: executes the runs the Scheduler hands it, one at a time, and reports them.
 
-For each ``ExecuteRun`` it opens the run in the audit, runs the flow's procedure
+For each inbound ``ExecuteRun`` it opens the run in the audit, runs the flow's procedure
 (:mod:`actors.value_run`, :mod:`actors.coa_run`), closes the run with its status and counts,
-updates the flow metrics and tells the Scheduler ``RunFinished``. Every error of a run — a bad
-column, a refused login, a model busy too long, a failed import — ends *that run* as ``failed``
-with a one-line reason; the actor itself does not crash, so the Scheduler always hears back.
+updates the flow metrics and tells the Scheduler ``RunFinished``. An outbound run
+(:mod:`actors.outbound_run`) opens, closes and counts its own run; the runner only passes its
+result on. Runs of both directions go one at a time, so two never act on a model at once.
+Every error of a run — a bad column, a refused login, a model busy too long, a failed import —
+ends *that run* as ``failed`` with a one-line reason; the actor itself does not crash, so the
+Scheduler always hears back.
 Cancellation (the service stopping) is not caught: the run stays ``running`` in the store and is
 marked ``interrupted`` at the next start; its watermark was not committed.
 """
@@ -13,12 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio
 
 from actors.coa_run import run_coa_align
+from actors.outbound_run import OutboundFlow, execute_outbound
 from actors.run_context import ProgressListener, RunContext, RunOutcome
 from actors.value_run import run_value_flow
 from mlc.errors import MlcError
@@ -48,6 +53,12 @@ from mlc.runtime import Actor, ActorRef, Clock
 log = logging.getLogger("mlc.flows")
 
 Announce = Callable[[RunFinished], Awaitable[None]]
+#: ``(flow, line)``: one change an outbound run made, or would make in a dry run.
+ChangeListener = Callable[[str, str], None]
+
+
+def _no_changes(flow: str, line: str) -> None:
+    del flow, line
 
 
 class FlowRunner(Actor[FlowRunnerMessage]):
@@ -63,8 +74,16 @@ class FlowRunner(Actor[FlowRunnerMessage]):
         work_dir: Path,
         finished: Announce,
         progress: ProgressListener,
+        outbound: Mapping[str, OutboundFlow] | None = None,
+        changes: ChangeListener = _no_changes,
+        dry_run: bool = False,
     ) -> None:
+        """``outbound``: the enabled outbound flows; ``changes`` hears every change line of
+        their runs; ``dry_run`` makes every outbound run a dry run (``mlc sync --dry-run``)."""
         self._specs = dict(specs)
+        self._outbound = dict(outbound or {})
+        self._changes = changes
+        self._dry_run = dry_run
         self._audit = audit
         self._poller = poller
         self._mapping = mapping
@@ -93,11 +112,20 @@ class FlowRunner(Actor[FlowRunnerMessage]):
                 )
 
     async def _execute(self, msg: ExecuteRun) -> RunFinished:
+        outbound = self._outbound.get(msg.flow)
+        if outbound is not None:
+            context = outbound.context(
+                self._clock,
+                self._work_dir,
+                dry_run=self._dry_run,
+                report=partial(self._changes, msg.flow),
+            )
+            return await execute_outbound(msg, context, self._clock)
         started_at = self._clock.time()
         started = self._clock.monotonic()
         spec = self._specs.get(msg.flow)
         if spec is None:
-            unknown = f"flow {msg.flow!r} is not an inbound flow of this configuration"
+            unknown = f"flow {msg.flow!r} is not an enabled flow of this configuration"
             return _finished(msg, None, "failed", started_at, started_at, unknown)
         try:
             run_id: int = await self._audit.ask(OpenRun(flow=msg.flow, trigger=msg.trigger))

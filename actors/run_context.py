@@ -57,6 +57,18 @@ class Tally:
             failed=self.failed,
         )
 
+    @classmethod
+    def resumed(cls, saved: RunTally) -> Tally:
+        """The counts of a run saved before it was interrupted (the inbound counters only)."""
+        return cls(
+            read=saved.read,
+            mapped=saved.mapped,
+            quarantined=saved.quarantined,
+            unchanged=saved.unchanged,
+            loaded=saved.loaded,
+            failed=saved.failed,
+        )
+
 
 @dataclass
 class RunOutcome:

@@ -34,6 +34,7 @@ from anyio.abc import TaskStatus
 
 from mlc.config import FlowConfig
 from mlc.flows.options import is_inbound
+from mlc.flows.outbound.options import is_outbound
 from mlc.ops.calendar import FlowCalendar, utc
 from mlc.runtime.clock import Clock
 from mlc.store import Store
@@ -48,10 +49,11 @@ _CUT_SHORT = frozenset({"running", "interrupted", "cancelled"})
 
 
 def flow_direction(flow: FlowConfig) -> Direction:
-    """``inbound``: ERP to planning (the inbound kinds); ``outbound``: out of Anaplan."""
+    """``inbound``: ERP to planning (the inbound kinds); ``outbound``: planning back to the ERP
+    (the outbound kinds, which the tree runs like any other flow)."""
     if is_inbound(flow):
         return "inbound"
-    if flow.source.startswith("anaplan."):
+    if is_outbound(flow):
         return "outbound"
     return "other"
 

@@ -41,7 +41,7 @@ import msgspec
 from anyio.abc import TaskGroup
 
 from actors.schedule_driver import ScheduleDriver
-from actors.tree import Tree, TreeSettings, build_tree, inbound_specs
+from actors.tree import Tree, TreeSettings, build_tree, flow_specs
 from mlc.config import Config, ConfigError, load_config
 from mlc.errors import MlcError
 from mlc.messages import GetTokenHealth, RunFinished, RunQueue, TokenHealth
@@ -363,7 +363,7 @@ class Service:
         async with self._reload_lock:
             try:
                 new = load_config(self.config_path, self._environ)
-                inbound_specs(new)
+                flow_specs(new)
             except MlcError as exc:
                 errors = list(exc.errors) if isinstance(exc, ConfigError) else str(exc).splitlines()
                 log.error(

@@ -1,23 +1,30 @@
-"""The supervision tree of the inbound path, built from the configuration.
+"""The supervision tree of both directions, built from the configuration.
 
 Actors, in start order (each may rely on those before it; they stop in reverse):
 
-1. one ``TokenKeeper`` per connection that uses expiring tokens (``token-keeper:anaplan.fpa``…);
+1. one ``TokenKeeper`` per connection that uses expiring tokens (``token-keeper:anaplan.fpa``…),
+   whatever role the connection plays: a connection that is the inbound flows' source and the
+   outbound flows' target is wired once, with one keeper and one HTTP session;
 2. ``audit`` — the AuditActor, single writer of runs and records;
 3. one ``AnaplanModelActor`` per Anaplan connection (one connection = one model):
-   ``anaplan-model:anaplan.fpa``;
-4. ``epicor-poller`` — the EpicorPoller;
-5. ``mapping`` — the MappingActor;
-6. ``flow-runner`` — the FlowRunner, which executes runs one at a time;
-7. ``scheduler`` — the Scheduler, which queues and coalesces run requests.
+   ``anaplan-model:anaplan.fpa``, shared by the inbound flows that import into the model and
+   the outbound flows that export from it, so one action at a time runs on the model;
+4. one ``EpicorWriter`` per Epicor connection an outbound flow writes
+   (``epicor-writer:epicor.main``);
+5. ``epicor-poller`` — the EpicorPoller;
+6. ``mapping`` — the MappingActor;
+7. ``flow-runner`` — the FlowRunner, which executes runs of either direction one at a time;
+8. ``scheduler`` — the Scheduler, which queues and coalesces run requests.
 
 Use::
 
     async with build_tree(config, store, clock, vault=vault) as tree:
-        results = await tree.run_flows(["coa-align", "gl-actuals"], trigger="manual")
+        results = await tree.run_flows(["coa-align", "gl-actuals", "budget-to-gl"])
 
 :meth:`Tree.submit` queues a run without waiting (what the service's schedule driver calls);
-:meth:`Tree.subscribe` and :meth:`Tree.on_progress` listen to finished runs and progress.
+:meth:`Tree.subscribe`, :meth:`Tree.on_progress` and :meth:`Tree.on_change` listen to finished
+runs, progress, and the changes outbound runs make; :meth:`Tree.replay` re-sends an outbound
+run's records (``mlc replay``).
 Leaving the ``async with`` stops every actor (a run still going is cut at the supervisor's
 shutdown deadline and marked ``interrupted`` at the next start).
 """
@@ -39,19 +46,26 @@ from actors.anaplan_model import AnaplanModelActor, ModelSettings
 from actors.audit import AuditActor
 from actors.connections import AnaplanWired, EpicorWired, wire_anaplan, wire_epicor
 from actors.epicor_poller import EpicorPoller
-from actors.flow_runner import FlowRunner
+from actors.epicor_writer import EpicorWriter
+from actors.flow_runner import ChangeListener, FlowRunner
 from actors.mapping import MappingActor
+from actors.outbound_run import OutboundActorPorts, OutboundFlow
 from actors.run_context import ProgressListener
 from actors.scheduler import Scheduler, run_order
 from actors.token_keeper import KeeperSettings, run_token_timer
 from mlc.anaplan.limiter import TenantLimiters
 from mlc.config import Config
+from mlc.epicor.client import EpicorClient
 from mlc.errors import UsageError
 from mlc.flows.options import InboundFlowSpec, inbound_spec, is_inbound
+from mlc.flows.outbound.options import OutboundFlowSpec, outbound_specs
+from mlc.flows.outbound.replay import replay_outbound
+from mlc.flows.outbound.run import OutboundResult
 from mlc.messages import (
     AnaplanModelMessage,
     AuditMessage,
     EpicorPollerMessage,
+    EpicorWriterMessage,
     FlowRunnerMessage,
     GetRunQueue,
     MappingMessage,
@@ -86,12 +100,13 @@ class TreeSettings:
     work_dir: Path | None = None
     #: Longest sleep of a token keeper's timer between checks.
     token_timer_max_sleep: float = 60.0
+    #: Every outbound run (and replay) writes nothing and reports what it would change
+    #: (``mlc sync --dry-run``, ``mlc replay --dry-run``), whatever the flows' options say.
+    outbound_dry_run: bool = False
 
 
-def inbound_specs(config: Config) -> dict[str, InboundFlowSpec]:
-    """Every inbound flow of ``config``, checked; one :class:`UsageError` lists all problems."""
+def _inbound_specs(config: Config, problems: list[str]) -> dict[str, InboundFlowSpec]:
     specs: dict[str, InboundFlowSpec] = {}
-    problems: list[str] = []
     for name, flow in config.flows.items():
         if not is_inbound(flow):
             continue
@@ -99,9 +114,28 @@ def inbound_specs(config: Config) -> dict[str, InboundFlowSpec]:
             specs[name] = inbound_spec(name, flow)
         except UsageError as exc:
             problems.append(str(exc))
+    return specs
+
+
+@dataclass(frozen=True)
+class FlowSpecs:
+    inbound: dict[str, InboundFlowSpec]
+    outbound: dict[str, OutboundFlowSpec]
+
+
+def flow_specs(config: Config) -> FlowSpecs:
+    """Every inbound and outbound flow of ``config``, enabled or not, checked; one
+    :class:`UsageError` lists every problem of both directions."""
+    problems: list[str] = []
+    inbound = _inbound_specs(config, problems)
+    outbound: dict[str, OutboundFlowSpec] = {}
+    try:
+        outbound = outbound_specs(config.flows)
+    except UsageError as exc:
+        problems.append(str(exc))
     if problems:
         raise UsageError("\n".join(problems))
-    return specs
+    return FlowSpecs(inbound, outbound)
 
 
 @dataclass(eq=False)
@@ -118,10 +152,18 @@ class Tree:
     mapping: ActorRef[MappingMessage]
     models: Mapping[str, ActorRef[AnaplanModelMessage]]
     keepers: Mapping[str, ActorRef[TokenKeeperMessage]]
+    #: The enabled outbound flows, by name.
+    outbound: Mapping[str, OutboundFlow]
+    #: EpicorWriter per Epicor connection an outbound flow writes (``epicor.main``).
+    writers: Mapping[str, ActorRef[EpicorWriterMessage]]
+    clock: Clock
+    work_dir: Path
+    outbound_dry_run: bool = False
     _finished: OrderedDict[int, RunFinished] = field(default_factory=OrderedDict)
     _changed: anyio.Event = field(default_factory=anyio.Event)
     _listeners: list[FinishedListener] = field(default_factory=list)
     _progress: list[ProgressListener] = field(default_factory=list)
+    _change_listeners: list[ChangeListener] = field(default_factory=list)
 
     # --- requests --------------------------------------------------------------------------
 
@@ -157,6 +199,29 @@ class Tree:
         queue: RunQueue = await self.scheduler.ask(GetRunQueue())
         return queue
 
+    async def replay(
+        self, flow: str, run_id: int, *, record_key: str | None = None
+    ) -> OutboundResult:
+        """Re-send run ``run_id`` of outbound ``flow``: its failed and quarantined records, or
+        the one record ``record_key`` (:mod:`mlc.flows.outbound.replay`). The replay is its own
+        run, linked to ``run_id``; its change lines go to the :meth:`on_change` listeners.
+
+        Not queued through the Scheduler: for ``mlc replay``, whose tree runs nothing else.
+
+        :raises UsageError: ``flow`` is not an enabled outbound flow, or the run cannot be
+            replayed (no such run, another flow's run, nothing to replay).
+        """
+        found = self.outbound.get(flow)
+        if found is None:
+            raise UsageError(f"flow {flow!r} is not an enabled outbound flow: nothing to replay")
+        context = found.context(
+            self.clock,
+            self.work_dir,
+            dry_run=self.outbound_dry_run,
+            report=lambda line: self._change(flow, line),
+        )
+        return await replay_outbound(context, run_id, record_key=record_key)
+
     # --- listeners -------------------------------------------------------------------------
 
     def subscribe(self, listener: FinishedListener) -> Callable[[], None]:
@@ -168,6 +233,13 @@ class Tree:
         """Call ``listener`` with the progress of every run; returns the unsubscribe function."""
         self._progress.append(listener)
         return lambda: self._progress.remove(listener)
+
+    def on_change(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call ``listener(flow, line)`` with every change an outbound run makes (or, dry run,
+        would make) in Epicor: ``set budget MAIN 6100|21|00 2026-03: 1,000.00 -> 1,250.00``…;
+        returns the unsubscribe function."""
+        self._change_listeners.append(listener)
+        return lambda: self._change_listeners.remove(listener)
 
     def _announce(self, finished: RunFinished) -> None:
         self._finished[finished.ticket] = finished
@@ -187,6 +259,13 @@ class Tree:
                 listener(progress)
             except Exception:
                 log.exception("progress_listener_failed", extra={"flow": progress.flow})
+
+    def _change(self, flow: str, line: str) -> None:
+        for listener in list(self._change_listeners):
+            try:
+                listener(flow, line)
+            except Exception:
+                log.exception("change_listener_failed", extra={"flow": flow})
 
 
 def _restart_policy(config: Config) -> RestartPolicy:
@@ -208,16 +287,18 @@ async def build_tree(
     vault: Vault | None = None,
     settings: TreeSettings | None = None,
 ) -> AsyncIterator[Tree]:
-    """Start the inbound tree for ``config`` (see the module docs); stop it on exit.
+    """Start the tree for ``config`` (see the module docs); stop it on exit.
 
-    Every inbound flow is checked; only the enabled ones are wired (their connections, with
-    their credentials).
+    Every flow of both directions is checked; only the enabled ones are wired (their
+    connections, with their credentials).
 
     :raises UsageError: a flow's options or columns are invalid, or a credential is missing.
     """
     settings = settings or TreeSettings()
-    specs = {
-        name: spec for name, spec in inbound_specs(config).items() if config.flows[name].enabled
+    checked = flow_specs(config)
+    specs = {name: spec for name, spec in checked.inbound.items() if config.flows[name].enabled}
+    outbound_flows = {
+        name: spec for name, spec in checked.outbound.items() if config.flows[name].enabled
     }
     work_dir = settings.work_dir or Path(config.service.state_dir) / "work"
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -235,7 +316,13 @@ async def build_tree(
         limiters = TenantLimiters()
         epicor: dict[str, EpicorWired] = {}
         anaplan: dict[str, AnaplanWired] = {}
-        for ref in sorted({spec.source for spec in specs.values()}):
+        epicor_refs = {spec.source for spec in specs.values()} | {
+            spec.target for spec in outbound_flows.values()
+        }
+        anaplan_refs = {spec.target for spec in specs.values()} | {
+            spec.source for spec in outbound_flows.values()
+        }
+        for ref in sorted(epicor_refs):
             name = ref.split(".", 1)[1]
             epicor[ref] = await wire_epicor(
                 name,
@@ -246,7 +333,7 @@ async def build_tree(
                 stack=stack,
                 keeper_settings=settings.keeper,
             )
-        for ref in sorted({spec.target for spec in specs.values()}):
+        for ref in sorted(anaplan_refs):
             name = ref.split(".", 1)[1]
             anaplan[ref] = await wire_anaplan(
                 name,
@@ -272,6 +359,24 @@ async def build_tree(
                 ),
                 mailbox_size=mailbox,
             )
+        writers: dict[str, ActorRef[EpicorWriterMessage]] = {
+            ref: supervisor.add(
+                f"epicor-writer:{ref}",
+                _writer_factory(epicor[ref].client, store),
+                mailbox_size=mailbox,
+            )
+            for ref in sorted({spec.target for spec in outbound_flows.values()})
+        }
+        outbound = {
+            name: OutboundFlow(
+                spec=spec,
+                ports=OutboundActorPorts(
+                    audit=audit, model=models[spec.source], writer=writers[spec.target], store=store
+                ),
+                writer=writers[spec.target],
+            )
+            for name, spec in outbound_flows.items()
+        }
         poller: ActorRef[EpicorPollerMessage] = supervisor.add(
             "epicor-poller",
             lambda: EpicorPoller(
@@ -310,6 +415,9 @@ async def build_tree(
                 work_dir=work_dir,
                 finished=finished,
                 progress=lambda progress: tree_box[0]._report(progress),
+                outbound=outbound,
+                changes=lambda flow, line: tree_box[0]._change(flow, line),
+                dry_run=settings.outbound_dry_run,
             ),
             mailbox_size=mailbox,
         )
@@ -337,6 +445,11 @@ async def build_tree(
             mapping=mapping,
             models=models,
             keepers=keepers,
+            outbound=outbound,
+            writers=writers,
+            clock=clock,
+            work_dir=work_dir,
+            outbound_dry_run=settings.outbound_dry_run,
         )
         tree_box.append(tree)
         # The token timers end with the supervisor, however it stops (the context exiting, a
@@ -408,3 +521,7 @@ def _model_factory(
         clock=clock,
         settings=settings.model,
     )
+
+
+def _writer_factory(client: EpicorClient, store: Store) -> Callable[[], EpicorWriter]:
+    return lambda: EpicorWriter(client, store)

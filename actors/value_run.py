@@ -22,7 +22,6 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
-import msgspec
 
 from actors.run_context import (
     RunContext,
@@ -141,7 +140,7 @@ async def resume_interrupted(ctx: RunContext, options: ValueFlowOptions) -> None
             work_dir=ctx.work_dir,
             progress=ctx.progress,
             started=ctx.clock.monotonic(),
-            tally=Tally(**msgspec.structs.asdict(saved.tally)),
+            tally=Tally.resumed(saved.tally),
         )
         spool = Spool(
             directory=directory,

@@ -143,6 +143,12 @@ class RunTally(msgspec.Struct, frozen=True, kw_only=True):
     unchanged: int = 0
     loaded: int = 0
     failed: int = 0
+    #: Outbound only: records a direction rule kept out of the target (version, period window,
+    #: closed period).
+    skipped: int = 0
+    #: Outbound only: writes made in the target — Epicor budget cells and journals changed, or
+    #: that would change in a dry run.
+    changes: int = 0
 
 
 class RunFlow(msgspec.Struct, frozen=True, tag=True, kw_only=True):
@@ -209,6 +215,8 @@ class RunFinished(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     finished_at: float
     error: str | None = None
     watermark: str | None = None
+    #: The run wrote nothing and only reported what would change (outbound dry run).
+    dry_run: bool = False
 
 
 class RunProgress(msgspec.Struct, frozen=True, tag=True, kw_only=True):
@@ -233,7 +241,7 @@ FlowRunnerMessage = ExecuteRun
 # Audit: FlowRunner (and the CLI's readers) → AuditActor, the single writer of runs and records
 # (actors/audit.py). Every ask is answered once its rows are committed: an answer means durable.
 #
-#   ask(OpenRun(flow, trigger))                 → int           the new run's id
+#   ask(OpenRun(flow, trigger, parent_run_id))  → int           the new run's id
 #   ask(RecordEvents(events))                   → int           events written (one transaction)
 #   ask(UpdateRunTally(run_id, tally))          → None          progress of a running run
 #   ask(CloseRun(run_id, status, tally, error)) → None
@@ -259,8 +267,11 @@ class AuditRecord(msgspec.Struct, frozen=True, tag=True, kw_only=True):
 
 
 class OpenRun(msgspec.Struct, frozen=True, tag=True, kw_only=True):
+    """Open a run; ``parent_run_id`` is the run a replay re-sends records of."""
+
     flow: str
     trigger: str
+    parent_run_id: int | None = None
 
 
 class RecordEvents(msgspec.Struct, frozen=True, tag=True):

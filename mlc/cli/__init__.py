@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "status": "mlc.cli.status",
     "run": "mlc.cli.run",
     "trigger": "mlc.cli.trigger",
+    "replay": "mlc.cli.replay",
 }
 
 

@@ -1,14 +1,21 @@
-"""``mlc demo``: the inbound path end to end against the in-process sandbox, on a fresh machine.
+"""``mlc demo``: both directions end to end against the in-process sandbox, on a fresh machine.
 
 Nothing to set up: the demo starts the Anaplan and Epicor emulators on free loopback ports, makes
 a temporary state directory and vault key, stores the sandbox's demo credentials in the vault,
 loads the shipped ``config.toml`` with its connections pointed at the sandbox (environment-style
 overrides, so the file itself is what runs), then runs ``coa-align``, ``gl-actuals`` and
-``ap-spend`` once through the same actors as the service. It prints what moved (records loaded,
-quarantined, failed, time per run) and a short plan-vs-actual table read back from Anaplan through
-two exports (``Export Approved Budget``, ``Export GL Actuals``), then removes its temporary files
-(``--keep`` leaves them, with the config overrides printed, for a look with ``mlc audit``).
-Exit code 0 when no run failed.
+``ap-spend`` once through the same actor tree as the service. It prints what moved (records
+loaded, quarantined, failed, time per run) and a short plan-vs-actual table read back from Anaplan
+through two exports (``Export Approved Budget``, ``Export GL Actuals``). Then the same tree runs
+``budget-to-gl`` — the approved Anaplan budget into Epicor's GL budgets — and the demo prints budget
+vs actual per cost center for the fiscal year to date, read back from Epicor. It removes its
+temporary files (``--keep`` leaves them for a look with ``mlc audit``). Exit code 0 when no run
+failed.
+
+The shipped ``budget-to-gl`` has no period window: it writes every approved period, two budget
+years on the sandbox. The demo narrows its own copy (``period_from``/``period_to`` overrides, as
+any operator could) to the current fiscal year, which is all the report reads, so the demo stays
+short; the shipped file is not changed.
 """
 
 from __future__ import annotations
@@ -22,19 +29,23 @@ from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from mlc.cli.sync import add_log_option, print_summary
+from mlc.cli.sync import add_log_option, print_outbound_result, print_summary
 from mlc.errors import UsageError
 
 if TYPE_CHECKING:
     from actors.tree import Tree
     from mlc.config import Config
+    from mlc.messages import RunFinished
+    from mlc.runtime import Clock
 
-HELP = "run the inbound flows once against the built-in sandbox and show what moved"
+HELP = "run the flows of both directions once against the built-in sandbox and show what moved"
 
 SHIPPED_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 DEMO_KINDS = ("coa-align", "gl-actuals", "ap-spend")
+#: The outbound flow the demo runs after the inbound ones.
+OUTBOUND_FLOW = "budget-to-gl"
 PLAN_EXPORT = "Export Approved Budget"
 ACTUAL_EXPORT = "Export GL Actuals"
 TOP_ACCOUNTS = 8
@@ -125,6 +136,10 @@ async def _demo(config_path: Path, work: Path) -> int:
         flows = [name for name, flow in config.flows.items() if flow.kind in DEMO_KINDS]
         if not flows:
             raise UsageError(f"{config_path}: no coa-align, gl-actuals or ap-spend flow to run")
+        outbound = OUTBOUND_FLOW if _runs(config, OUTBOUND_FLOW) else None
+        if outbound is not None:
+            overrides.update(fiscal_year_window(config, outbound, clock))
+            config = load_config(config_path, environ=overrides)
         print(f"sandbox: Anaplan {urls['anaplan']['api_url']}, Epicor {urls['epicor']['base_url']}")
         print(f"config:  {config_path} (connections pointed at the sandbox); state in {work}")
         async with await Store.open(config.service.db_path, clock=clock) as store:
@@ -142,7 +157,67 @@ async def _demo(config_path: Path, work: Path) -> int:
                 results = await tree.run_flows(flows, trigger="demo")
                 print_summary(results, sys.stdout)
                 await _plan_vs_actual(tree, config, work)
+                if outbound is not None:
+                    results.append(await demo_budget_to_gl(tree, outbound, sys.stdout))
     return 1 if any(result.status == "failed" for result in results) else 0
+
+
+def _runs(config: Config, name: str) -> bool:
+    from mlc.flows.outbound.options import is_outbound
+
+    flow = config.flows.get(name)
+    return flow is not None and flow.enabled and is_outbound(flow)
+
+
+def fiscal_year_window(config: Config, flow: str, clock: Clock) -> dict[str, str]:
+    """``MLC_*`` overrides limiting outbound ``flow`` to the current fiscal year."""
+    import datetime as dt
+
+    from mlc.flows.outbound.options import outbound_spec
+    from mlc.flows.outbound.periods import FiscalPeriod, period_containing
+
+    options = outbound_spec(flow, config.flows[flow]).options
+    today = dt.datetime.fromtimestamp(clock.time(), dt.UTC).date()
+    year = period_containing(today, options.fiscal_year_start_month).year
+    prefix = f"MLC_FLOWS__{flow.upper().replace('-', '_')}__OPTIONS__"
+    return {
+        prefix + "PERIOD_FROM": str(FiscalPeriod(year, 1)),
+        prefix + "PERIOD_TO": str(FiscalPeriod(year, 12)),
+    }
+
+
+async def demo_budget_to_gl(tree: Tree, flow: str, out: TextIO) -> RunFinished:
+    """Run outbound ``flow`` once on ``tree``, print its summary, then budget vs actual per cost
+    center for the current fiscal year to date, read back from Epicor (not from Anaplan)."""
+    import datetime as dt
+
+    from mlc.flows.budget_report import format_budget_vs_actual
+    from mlc.flows.outbound.periods import period_containing
+    from mlc.messages import BudgetVsActual, ReadBudgetVsActual
+
+    outbound = tree.outbound[flow]
+    options = outbound.spec.options
+    window = f", periods {options.period_from} to {options.period_to}" if options.period_to else ""
+    print(
+        f"\nrunning: {flow} (Anaplan {options.export!r} -> Epicor budgets){window}",
+        file=out,
+        flush=True,
+    )
+    (result,) = await tree.run_flows([flow], trigger="demo")
+    print_outbound_result(result, out)
+    today = dt.datetime.fromtimestamp(tree.clock.time(), dt.UTC).date()
+    current = period_containing(today, options.fiscal_year_start_month)
+    report: BudgetVsActual = await outbound.writer.ask(
+        ReadBudgetVsActual(
+            fiscal_year=current.year,
+            budget_code=options.budget_code,
+            book=options.book,
+            cost_center_segment=options.cost_center_segment,
+            last_period=current.period,
+        )
+    )
+    print(f"\n{format_budget_vs_actual(report)}", file=out, flush=True)
+    return result
 
 
 async def _plan_vs_actual(tree: Tree, config: Config, work: Path) -> None:

@@ -1,10 +1,13 @@
 """``mlc sync FLOW…``: run flows once, in the foreground, through the same actors as the service.
 
 For first set-up and for operators: the flows run in order (``coa-align`` before the value flows),
-the terminal shows each run's phase, rows read and rate as it goes, then one summary line per run.
-Exit code 0 when every run succeeded or was ``partial`` (some records quarantined or rejected,
-listed by ``mlc audit show RUN``), 1 when one failed, 2 for a usage or configuration error. Logs
-(JSON lines) go to stderr at ``--log-level`` (default ``warning``), so stdout stays readable.
+through one actor tree whatever their direction. The terminal shows each inbound run's phase, rows
+read and rate as it goes, and each change an outbound run makes in Epicor (``set budget MAIN
+6100|21|00 2026-03: 1,000.00 -> 1,250.00``), then a summary per run. ``--dry-run`` (outbound
+flows only) writes nothing and prints the changes the run would make. Exit code 0 when every run
+succeeded or was ``partial`` (some records quarantined or rejected, listed by ``mlc audit show
+RUN``), 1 when one failed, 2 for a usage or configuration error. Logs (JSON lines) go to stderr
+at ``--log-level`` (default ``warning``), so stdout stays readable.
 
 A sync refuses to run beside ``mlc run`` on the same state directory (its pid file is held): the
 model lock and the spools belong to one process; ``mlc trigger`` asks the service instead.
@@ -23,11 +26,11 @@ from mlc.errors import UsageError
 
 if TYPE_CHECKING:
     from mlc.config import Config
-    from mlc.messages import RunFinished, RunProgress
+    from mlc.messages import RunFinished, RunProgress, RunTally
     from mlc.store import Store
     from mlc.vault import Vault
 
-HELP = "run flows once in the foreground (coa-align, gl-actuals, ap-spend)"
+HELP = "run flows once in the foreground (coa-align, gl-actuals, ap-spend, budget-to-gl…)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +38,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_config_option(parser)
     parser.add_argument(
         "--full", action="store_true", help="ignore the watermark: read and send everything"
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="outbound flows only: write nothing to Epicor, print what would change",
     )
     add_log_option(parser)
 
@@ -56,26 +64,54 @@ def run(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_level, sys.stderr)
     config = load_config(args.config)
+    flows = list(args.flows)
+    if args.dry_run:
+        refuse_inbound_dry_run(config, flows)
     refuse_beside_service(config)
-    code: int = anyio.run(_sync, config, list(args.flows), bool(args.full), backend="asyncio")
+    code: int = anyio.run(
+        _sync, config, flows, bool(args.full), bool(args.dry_run), backend="asyncio"
+    )
     return code
 
 
-async def _sync(config: Config, flows: list[str], full: bool) -> int:
-    from actors.tree import build_tree
+async def _sync(config: Config, flows: list[str], full: bool, dry_run: bool) -> int:
+    from actors.tree import TreeSettings, build_tree
     from mlc.runtime import SystemClock
     from mlc.store import Store
 
     clock = SystemClock()
+    settings = TreeSettings(outbound_dry_run=dry_run)
     async with await Store.open(config.service.db_path, clock=clock) as store:
         vault = open_vault(config, store)
-        async with build_tree(config, store, clock, vault=vault) as tree:
+        async with build_tree(config, store, clock, vault=vault, settings=settings) as tree:
             progress = ProgressPrinter(sys.stdout)
             tree.on_progress(progress.update)
+            tree.on_change(lambda flow, line: print(line, file=sys.stdout, flush=True))
             results = await tree.run_flows(flows, trigger="sync", full=full)
             progress.clear()
-    print_summary(results, sys.stdout)
+            outbound = set(tree.outbound)
+    inbound = [result for result in results if result.flow not in outbound]
+    if inbound:
+        print_summary(inbound, sys.stdout)
+    for result in results:
+        if result.flow in outbound:
+            print_outbound_result(result, sys.stdout)
     return 1 if any(result.status == "failed" for result in results) else 0
+
+
+def refuse_inbound_dry_run(config: Config, flows: Sequence[str]) -> None:
+    """``--dry-run`` is an outbound feature: an inbound flow named with it would load for real."""
+    from mlc.flows.outbound.options import is_outbound
+
+    inbound = [
+        name for name in flows if name in config.flows and not is_outbound(config.flows[name])
+    ]
+    if inbound:
+        raise UsageError(
+            f"--dry-run applies to outbound flows only; {', '.join(inbound)} "
+            f"{'is' if len(inbound) == 1 else 'are'} inbound (run without --dry-run, or name "
+            "only outbound flows)"
+        )
 
 
 def refuse_beside_service(config: Config) -> None:
@@ -164,4 +200,43 @@ def print_summary(results: Sequence[RunFinished], out: TextIO) -> None:
                 f"{result.run_id}`",
                 file=out,
             )
+    out.flush()
+
+
+def print_outbound_result(result: RunFinished, out: TextIO) -> None:
+    """One summary line for an outbound run (and its error, or where to look at held records)."""
+    print_outbound_summary(
+        result.flow, result.run_id, result.status, result.tally, result.dry_run, result.error, out
+    )
+
+
+def print_outbound_summary(
+    flow: str,
+    run_id: int | None,
+    status: str,
+    tally: RunTally,
+    dry_run: bool,
+    error: str | None,
+    out: TextIO,
+) -> None:
+    """See :func:`print_outbound_result`; also for replays, which are not queued runs."""
+    from mlc.logs import redact
+
+    mode = "dry run, nothing written: " if dry_run else ""
+    verb = "would change" if dry_run else "changed"
+    run = f"run {run_id}" if run_id is not None else "run -"
+    print(
+        f"{flow}: {run} {status}: {mode}{tally.read:,} read, {tally.loaded:,} written, "
+        f"{tally.unchanged:,} unchanged, {tally.skipped:,} skipped, "
+        f"{tally.quarantined:,} quarantined, {tally.failed:,} failed; {verb} "
+        f"{tally.changes:,} cell(s)/journal(s) in Epicor",
+        file=out,
+    )
+    if error:
+        print(redact(f"{flow}: {error}"), file=out)
+    elif (tally.quarantined or tally.failed) and run_id is not None:
+        print(
+            f"{flow}: see `mlc audit show {run_id}`; after fixing, `mlc replay {run_id}`",
+            file=out,
+        )
     out.flush()

@@ -80,6 +80,16 @@ async def test_sync_exits_non_zero_when_a_run_fails_and_on_bad_usage(inbound) ->
     )
     assert err.strip().splitlines() == [expected]
 
+    # A dry run is outbound-only: an inbound flow named with it would otherwise load for real.
+    code, out, err = await mlc(inbound, "sync", "budget-to-gl", "gl-actuals", "--dry-run")
+    assert code == 2
+    refused = (
+        "mlc sync: --dry-run applies to outbound flows only; gl-actuals is inbound (run without "
+        "--dry-run, or name only outbound flows)"
+    )
+    assert err.strip().splitlines() == [refused]
+    assert [run.flow for run in await inbound.store.list_runs()] == ["coa-align"]
+
 
 async def test_sync_refuses_to_run_beside_the_service(inbound) -> None:
     from mlc.ops.pidfile import PidFile

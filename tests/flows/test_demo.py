@@ -1,4 +1,7 @@
-"""Acceptance 5: ``mlc demo`` on a fresh checkout — nothing set up, a real subprocess, exit 0."""
+"""Acceptance 5: ``mlc demo`` on a fresh checkout — nothing set up, a real subprocess, exit 0.
+
+Both directions run on one tree: the inbound flows, then ``budget-to-gl`` and the budget vs
+actual report read back from Epicor."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import pytest
 
 
 @pytest.mark.slow
-def test_demo_runs_the_inbound_flows_and_prints_what_moved(tmp_path: Path) -> None:
+def test_demo_runs_both_directions_and_prints_what_moved(tmp_path: Path) -> None:
     env = {name: value for name, value in os.environ.items() if not name.startswith("MLC_")}
     env["TMPDIR"] = str(tmp_path)  # the demo's temporary state lands here, checked below
     script = Path(sys.executable).with_name("mlc")
@@ -35,5 +38,12 @@ def test_demo_runs_the_inbound_flows_and_prints_what_moved(tmp_path: Path) -> No
         assert int(fields[4].replace(",", "")) > 0, f"{flow} moved nothing"  # loaded
         assert fields[-1].endswith("s")  # time
     assert "plan vs actual" in done.stdout
+    outbound = next(line for line in lines if line.startswith("budget-to-gl: run "))
+    assert outbound.startswith("budget-to-gl: run 4 succeeded: "), outbound
+    written = int(outbound.split(" read, ")[1].split(" written")[0].replace(",", ""))
+    assert written > 0, outbound
+    report = next(i for i, line in enumerate(lines) if line.startswith("Budget vs actual, "))
+    total = next(line for line in lines[report:] if line.startswith("Total "))
+    assert total.split()[1] != "0.00", total
     assert "Traceback" not in done.stderr
     assert not list(tmp_path.glob("mlc-demo-*")), "the demo removes its temporary state"

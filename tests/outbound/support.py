@@ -1,6 +1,7 @@
-"""Helpers of the outbound end-to-end tests: a served sandbox, a config pointing at it, and
-independent ways to look at what reached Epicor (raw OData reads, the sandbox's counters) and what
-Anaplan approved (the emulator's own export rows)."""
+"""Helpers of the outbound end-to-end tests: a served sandbox, a config pointing at it, the
+service's own actor tree to run the flows on, and independent ways to look at what reached Epicor
+(raw OData reads, the sandbox's counters) and what Anaplan approved (the emulator's own export
+rows)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from typing import Any
 import aiohttp
 import anyio
 
-from mlc.cli.replay import OutboundRuntime, outbound_runtime
+from actors.tree import Tree, TreeSettings, build_tree
 from mlc.config import Config, load_config
+from mlc.messages import RunFinished
 from mlc.runtime import SystemClock
 from mlc.sandbox import RunningSandbox, open_sandbox
 from mlc.sandbox.anaplan import AnaplanOptions
@@ -216,25 +218,37 @@ async def world(
         yield World(sandbox, directory, http)
 
 
-@asynccontextmanager
-async def runtime(config: Config, flows: list[str]) -> AsyncIterator[tuple[OutboundRuntime, Store]]:
-    """The outbound actors for ``flows`` over the config's store, on the real clock."""
+def quick_settings(*, dry_run: bool = False) -> TreeSettings:
+    """Brisk polling of the sandbox's Anaplan tasks (no waiting out Anaplan's 5-second guidance)."""
     from actors.anaplan_model import ModelSettings
     from mlc.anaplan.polling import PollSchedule
 
-    clock = SystemClock()
-    quick = ModelSettings(
-        busy_poll_seconds=0.05,
-        poll=PollSchedule(first=0.02, fast_for=1.0, cadence=0.05, grow_after=5.0, cap=0.5),
-        check_cloudworks=False,
+    return TreeSettings(
+        model=ModelSettings(
+            busy_poll_seconds=0.05,
+            poll=PollSchedule(first=0.02, fast_for=1.0, cadence=0.05, grow_after=5.0, cap=0.5),
+            check_cloudworks=False,
+        ),
+        outbound_dry_run=dry_run,
     )
+
+
+@asynccontextmanager
+async def tree(config: Config, *, dry_run: bool = False) -> AsyncIterator[tuple[Tree, Store]]:
+    """The service's actor tree for ``config`` over its store, on the real clock."""
+    clock = SystemClock()
     async with (
         await Store.open(config.service.db_path, clock=clock) as store,
-        outbound_runtime(
-            config, store, clock, vault=None, flows=flows, model_settings=quick
-        ) as running,
+        build_tree(config, store, clock, settings=quick_settings(dry_run=dry_run)) as running,
     ):
         yield running, store
+
+
+async def run(running: Tree, flow: str, trigger: str = "test") -> RunFinished:
+    """One run of ``flow`` through the tree's Scheduler and FlowRunner, as ``mlc sync`` runs it."""
+    (finished,) = await running.run_flows([flow], trigger=trigger)
+    assert finished.run_id is not None, finished.error
+    return finished
 
 
 def budget_totals(cells: BudgetCells) -> dict[tuple[str, int], Decimal]:

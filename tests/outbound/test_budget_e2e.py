@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from mlc.sandbox.epicor import EpicorOptions
-from tests.outbound.support import AS_OF, FISCAL_YEAR, budget_flow, budget_totals, runtime, world
+from tests.outbound.support import (
+    AS_OF,
+    FISCAL_YEAR,
+    budget_flow,
+    budget_totals,
+    run,
+    tree,
+    world,
+)
 
 
 @pytest.mark.slow
@@ -20,8 +28,8 @@ async def test_epicor_budgets_equal_the_approved_cells_to_the_cent(tmp_path: Pat
     async with world(tmp_path) as w:
         before = await w.budgets("MAIN")
         config = w.config(budget_flow(budget_code="MAIN"))
-        async with runtime(config, ["budget-to-gl"]) as (running, _store):
-            result = await running.run("budget-to-gl", trigger="test")
+        async with tree(config) as (running, _store):
+            result = await run(running, "budget-to-gl")
         assert result.status == "succeeded", result.error
         approved = w.approved("Export Approved Budget")
         after = await w.budgets("MAIN")
@@ -54,8 +62,9 @@ async def test_closed_periods_are_never_written(tmp_path: Path) -> None:
             budget_code="MAIN", period_from="2025-01", period_to="2025-03",
             closed_periods=["2025-02"], journal=True, journal_offset_account="3100|11|00",
         )  # fmt: skip
-        async with runtime(w.config(flows), ["budget-to-gl"]) as (running, store):
-            result = await running.run("budget-to-gl", trigger="test")
+        async with tree(w.config(flows)) as (running, store):
+            result = await run(running, "budget-to-gl")
+            assert result.run_id is not None
             failed = await store.records_for_run(result.run_id, status="failed")
             skipped = await store.records_for_run(result.run_id, status="skipped")
         assert result.status == "partial"

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from mlc.cli.replay import demo_budget_to_gl
+from mlc.cli.demo import demo_budget_to_gl
 from mlc.runtime import SystemClock
 from mlc.sandbox.anaplan import AnaplanOptions
 from mlc.sandbox.epicor import EpicorOptions
-from mlc.store import Store
-from tests.outbound.support import budget_flow, world
+from tests.outbound.support import budget_flow, tree, world
 
 
 @pytest.mark.anyio
@@ -29,8 +28,8 @@ async def test_the_demo_prints_epicor_budget_against_actual_per_cost_center(
         period = f"{today.year}-{today.month:02d}"
         config = w.config(budget_flow(budget_code="MAIN", period_from=period, period_to=period))
         out = io.StringIO()
-        async with await Store.open(config.service.db_path, clock=clock) as store:
-            result = await demo_budget_to_gl(config, store, clock, vault=None, out=out)
+        async with tree(config) as (running, _store):
+            result = await demo_budget_to_gl(running, "budget-to-gl", out)
         assert result.status == "succeeded", result.error
         budgets = await w.budgets("MAIN")
     text = out.getvalue()

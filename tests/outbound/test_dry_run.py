@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import io
+import os
 import re
+import sys
 from pathlib import Path
 
+import anyio
 import pytest
 
-from actors.epicor_writer import execute_outbound
-from mlc.cli.replay import sync_outbound
-from mlc.messages import ExecuteRun
-from mlc.runtime import SystemClock
-from tests.outbound.support import budget_flow, runtime, world
+from mlc.metrics import FLOW_RUNS
+from tests.outbound.support import budget_flow, run, tree, world
 
 QUARTER = {"period_from": "2025-01", "period_to": "2025-03"}
 JOURNAL = {"journal": True, "journal_offset_account": "3100|11|00"}
@@ -22,18 +21,21 @@ JOURNAL = {"journal": True, "journal_offset_account": "3100|11|00"}
 async def test_dry_run_writes_nothing_and_lists_every_change(tmp_path: Path) -> None:
     async with world(tmp_path) as w:
         before = await w.budgets("MAIN")
-        config = w.config(budget_flow(budget_code="MAIN", **QUARTER, **JOURNAL))
-        out = io.StringIO()
-        code = await sync_outbound(
-            config, ["budget-to-gl"], trigger="sync", dry_run=True, out=out
-        )
-        assert code == 0, out.getvalue()
+        config = w.write_config(budget_flow(budget_code="MAIN", **QUARTER, **JOURNAL))
+        done = await anyio.run_process(
+            [sys.executable, "-m", "mlc", "sync", "budget-to-gl", "--dry-run",
+             "--config", str(config)],
+            env={**os.environ, **w.environ()}, check=False,
+        )  # fmt: skip
+        output = done.stdout.decode()
+        assert done.returncode == 0, output + done.stderr.decode()
+        assert "Traceback" not in done.stderr.decode()
         counters = await w.counters()
         assert counters.get("budget_writes", 0) == 0
         assert counters.get("journal_posts", 0) == 0
         assert await w.budgets("MAIN") == before
         assert await w.plan_journal_lines() == []
-        lines = out.getvalue().splitlines()
+        lines = output.splitlines()
         budget_lines = [line for line in lines if line.startswith("would set budget MAIN ")]
         approved = {
             cell for cell in w.approved("Export Approved Budget") if cell[2].endswith(" 25")
@@ -69,15 +71,16 @@ async def test_the_dry_run_option_also_protects_a_rerun_after_real_changes(
         flows += budget_flow("budget-preview", budget_code="MAIN", period_from="2025-02",
                              period_to="2025-02", dry_run=True)  # fmt: skip
         config = w.config(flows)
-        async with runtime(config, ["budget-to-gl", "budget-preview"]) as (running, _store):
-            preview = await running.run("budget-preview", trigger="test")
+        async with tree(config) as (running, _store):
+            preview = await run(running, "budget-preview")
             assert preview.dry_run and preview.tally.changes > 100
             assert (await w.counters()).get("budget_writes", 0) == 0
-            written = await running.run("budget-to-gl", trigger="test")
+            written = await run(running, "budget-to-gl")
+            assert not written.dry_run
             assert written.tally.loaded == preview.tally.changes
             writes = (await w.counters())["budget_writes"]
             after = await w.budgets("MAIN")
-            again = await running.run("budget-preview", trigger="test")
+            again = await run(running, "budget-preview")
         assert again.tally.changes == 0
         assert again.tally.unchanged == written.tally.loaded
         assert (await w.counters())["budget_writes"] == writes
@@ -85,19 +88,24 @@ async def test_the_dry_run_option_also_protects_a_rerun_after_real_changes(
 
 
 @pytest.mark.anyio
-async def test_the_flow_runner_hook_reports_an_outbound_run_as_run_finished(
+async def test_the_scheduler_runs_an_outbound_flow_and_counts_it_as_a_success(
     tmp_path: Path,
 ) -> None:
     async with world(tmp_path) as w:
         config = w.config(budget_flow(budget_code="MAIN", dry_run=True, **QUARTER))
-        async with runtime(config, ["budget-to-gl"]) as (running, store):
-            finished = await execute_outbound(
-                ExecuteRun(ticket=7, flow="budget-to-gl", trigger="signal"),
-                running.context("budget-to-gl", dry_run=False, report=lambda line: None),
-                SystemClock(),
-            )
-            run = await store.get_run(finished.run_id or 0)
-    assert (finished.ticket, finished.flow, finished.status) == (7, "budget-to-gl", "succeeded")
+        successes = FLOW_RUNS.labels(flow="budget-to-gl", status="success")
+        before = successes.value
+        async with tree(config) as (running, store):
+            queued = await running.submit("budget-to-gl", "signal")
+            finished = await running.wait(queued.ticket)
+            run_row = await store.get_run(finished.run_id or 0)
+    assert (finished.ticket, finished.flow, finished.status) == (
+        queued.ticket, "budget-to-gl", "succeeded"
+    )
+    assert finished.dry_run
     assert finished.tally.read == 2592 and finished.tally.mapped == 324
     assert finished.finished_at >= finished.started_at
-    assert run is not None and (run.trigger, run.status) == ("signal (dry run)", "succeeded")
+    assert run_row is not None and (run_row.trigger, run_row.status) == (
+        "signal (dry run)", "succeeded"
+    )
+    assert successes.value == before + 1

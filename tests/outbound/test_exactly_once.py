@@ -14,15 +14,18 @@ from typing import Any
 
 import anyio
 import pytest
-from anyio.abc import Process
 
-from tests.outbound.support import World, budget_flow, runtime, world
+from tests.outbound.support import World, budget_flow, run, tree, world
 
-RUNNER = Path(__file__).with_name("runner.py")
 QUARTER = {"period_from": "2025-01", "period_to": "2025-03"}
 JOURNAL = {"journal": True, "journal_offset_account": "3100|11|00"}
 
 Ledger = dict[tuple[str, int], Decimal]
+
+
+def _sync(config: Path) -> list[str]:
+    """``mlc sync budget-to-gl``: the operator's command, as a subprocess the tests may kill."""
+    return [sys.executable, "-m", "mlc", "sync", "budget-to-gl", "--config", str(config)]
 
 
 async def _journal_totals(w: World) -> Ledger:
@@ -50,13 +53,13 @@ async def test_a_rerun_writes_nothing_and_a_changed_plan_moves_only_its_cell(
 ) -> None:
     async with world(tmp_path) as w:
         config = w.config(budget_flow(budget_code="MAIN", **QUARTER, **JOURNAL))
-        async with runtime(config, ["budget-to-gl"]) as (running, _store):
-            first = await running.run("budget-to-gl", trigger="test")
+        async with tree(config) as (running, _store):
+            first = await run(running, "budget-to-gl")
             assert first.status == "succeeded", first.error
             once = await _state(w)
             writes = (await w.counters())["budget_writes"]
             assert once[2] == 3
-            second = await running.run("budget-to-gl", trigger="test")
+            second = await run(running, "budget-to-gl")
             assert (second.tally.loaded, second.tally.changes) == (0, 0)
             assert second.tally.unchanged == first.tally.loaded
             assert await _state(w) == once
@@ -75,7 +78,7 @@ async def test_a_rerun_writes_nothing_and_a_changed_plan_moves_only_its_cell(
                 "POST", f"/modules/{budget}/data",
                 [{"lineItemName": "Amount", "dimensions": coordinates, "value": 4321.09}],
             )  # fmt: skip
-            third = await running.run("budget-to-gl", trigger="test")
+            third = await run(running, "budget-to-gl")
         assert (third.tally.loaded, third.tally.changes) == (1, 2)
         budgets, journals, posts, _lines = await _state(w)
         moved = {cell: amount for cell, amount in budgets.items() if once[0].get(cell) != amount}
@@ -93,16 +96,16 @@ async def test_a_rerun_writes_nothing_and_a_changed_plan_moves_only_its_cell(
 async def test_lost_answers_are_looked_up_not_resent(tmp_path: Path) -> None:
     flows = budget_flow(budget_code="MAIN", period_from="2025-02", period_to="2025-03", **JOURNAL)
     async with world(tmp_path / "clean") as clean:
-        async with runtime(clean.config(flows), ["budget-to-gl"]) as (running, _store):
-            assert (await running.run("budget-to-gl", trigger="test")).status == "succeeded"
+        async with tree(clean.config(flows)) as (running, _store):
+            assert (await run(running, "budget-to-gl")).status == "succeeded"
         expected = await _state(clean)
         expected_writes = (await clean.counters())["budget_writes"]
     async with world(tmp_path / "lossy") as w:
         routes = ("AccountBudgetSvc/UpdateExt", "PostGroupJournals", "GLJournalEntrySvc/Update")
         for route in routes:
             await w.fault("epicor", {"kind": "drop", "when": "after", "route": route, "count": 1})
-        async with runtime(w.config(flows), ["budget-to-gl"]) as (running, store):
-            result = await running.run("budget-to-gl", trigger="test")
+        async with tree(w.config(flows)) as (running, store):
+            result = await run(running, "budget-to-gl")
             assert result.status == "succeeded", result.error
             records = await store.records_for_run(result.run_id, status="ok")
             assert len(records) == result.tally.loaded > 0
@@ -111,20 +114,32 @@ async def test_lost_answers_are_looked_up_not_resent(tmp_path: Path) -> None:
         assert (await w.counters())["budget_writes"] == expected_writes
 
 
-async def _until(probe: Callable[[], Awaitable[bool]], process: Process, what: str) -> None:
-    """Poll ``probe`` until true (bounded); fail if the process ended first."""
-    with anyio.fail_after(60):
-        while not await probe():
-            if process.returncode is not None:
-                pytest.fail(f"the run ended (exit {process.returncode}) before {what}")
-            await anyio.sleep(0.02)
+async def _kill_when(
+    config: Path, w: World, probe: Callable[[], Awaitable[bool]], what: str
+) -> None:
+    """Start ``mlc sync budget-to-gl``, poll ``probe`` until true (bounded), then SIGKILL it;
+    fail if the run ended first (its output is in the failure message)."""
+    log_path = w.directory / "sync.log"
+    with log_path.open("ab") as log:
+        async with await anyio.open_process(
+            _sync(config), env={**os.environ, **w.environ()}, stdout=log, stderr=subprocess.STDOUT
+        ) as process:
+            with anyio.fail_after(60):
+                while not await probe():
+                    if process.returncode is not None:
+                        pytest.fail(
+                            f"the run ended (exit {process.returncode}) before {what}:\n"
+                            + log_path.read_text()
+                        )
+                    await anyio.sleep(0.02)
+            process.send_signal(signal.SIGKILL)
+            assert await process.wait() == -signal.SIGKILL
 
 
 async def _run_to_end(config: Path, w: World) -> None:
     result = await anyio.run_process(
-        [sys.executable, str(RUNNER), str(config), "budget-to-gl"],
-        env={**os.environ, **w.environ()}, check=False, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        _sync(config), env={**os.environ, **w.environ()}, check=False, stderr=subprocess.STDOUT
+    )
     assert result.returncode == 0, result.stdout.decode()
 
 
@@ -133,8 +148,8 @@ async def _run_to_end(config: Path, w: World) -> None:
 async def test_sigkill_mid_run_then_restart_equals_one_clean_run(tmp_path: Path) -> None:
     flows = budget_flow(budget_code="MAIN", **QUARTER, **JOURNAL)
     async with world(tmp_path / "clean") as clean:
-        async with runtime(clean.config(flows), ["budget-to-gl"]) as (running, _store):
-            assert (await running.run("budget-to-gl", trigger="test")).status == "succeeded"
+        async with tree(clean.config(flows)) as (running, _store):
+            assert (await run(running, "budget-to-gl")).status == "succeeded"
         expected = await _state(clean)
     assert expected[2] == 3
 
@@ -143,24 +158,16 @@ async def test_sigkill_mid_run_then_restart_equals_one_clean_run(tmp_path: Path)
         for route in ("AccountBudgetSvc/UpdateExt", "GLJrnGrpSvc/UnlockGroup"):
             await w.fault("epicor", {"kind": "latency", "seconds": 0.3, "route": route,
                                      "count": -1})  # fmt: skip
-        command = [sys.executable, str(RUNNER), str(config), "budget-to-gl"]
-        environment = {**os.environ, **w.environ()}
 
-        async def writes_at_least(n: int) -> bool:
-            return (await w.counters()).get("budget_writes", 0) >= n
+        async def two_budget_writes() -> bool:
+            return (await w.counters()).get("budget_writes", 0) >= 2
 
         async def entered_not_posted() -> bool:
             return bool(await _unposted(w))
 
-        async with await anyio.open_process(command, env=environment) as process:
-            await _until(lambda: writes_at_least(2), process, "two budget writes")
-            process.send_signal(signal.SIGKILL)
-            assert await process.wait() == -signal.SIGKILL
+        await _kill_when(config, w, two_budget_writes, "two budget writes")
         assert (await w.counters())["budget_writes"] < 5, "killed after the budget phase"
-        async with await anyio.open_process(command, env=environment) as process:
-            await _until(entered_not_posted, process, "a journal entered but not posted")
-            process.send_signal(signal.SIGKILL)
-            assert await process.wait() == -signal.SIGKILL
+        await _kill_when(config, w, entered_not_posted, "a journal entered but not posted")
         assert (await w.counters()).get("journal_posts", 0) < 3, "killed after the journals"
         assert len(await _unposted(w)) == 1, "the killed run left its journal entered"
         await _run_to_end(config, w)

@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 from mlc.flows.outbound.export import SourceValue
-from tests.outbound.support import World, budget_flow, runtime, world
+from tests.outbound.support import World, budget_flow, run, tree, world
 
 MARCH = {"period_from": "2025-03", "period_to": "2025-03"}
 ACCOUNTS_KIND = "anaplan.fpa:Accounts"
@@ -68,8 +68,8 @@ async def test_quarantined_records_are_written_by_a_replay_after_the_mapping_is_
         amounts = dict(zip(two, ("1234.56", "-75.25"), strict=True))
         centers = await _plan_fx_loss(w, amounts)
         config = w.config(budget_flow(budget_code="MAIN", **MARCH))
-        async with runtime(config, ["budget-to-gl"]) as (running, store):
-            first = await running.run("budget-to-gl", trigger="test")
+        async with tree(config) as (running, store):
+            first = await run(running, "budget-to-gl")
             assert first.status == "partial"
             assert first.tally.quarantined == len(centers)
             quarantined = await store.records_for_run(first.run_id, status="quarantined")
@@ -88,9 +88,9 @@ async def test_quarantined_records_are_written_by_a_replay_after_the_mapping_is_
             replay = await running.replay("budget-to-gl", first.run_id)
             assert replay.status == "succeeded", replay.error
             assert (replay.tally.read, replay.tally.loaded) == (len(centers), len(centers))
-            run = await store.get_run(replay.run_id)
-            assert run is not None
-            assert (run.parent_run_id, run.trigger, run.status) == (
+            stored = await store.get_run(replay.run_id)
+            assert stored is not None
+            assert (stored.parent_run_id, stored.trigger, stored.status) == (
                 first.run_id, "replay", "succeeded"
             )
             after = await w.budgets("MAIN")
@@ -122,8 +122,8 @@ async def test_mlc_replay_record_sends_one_record_only(tmp_path: Path) -> None:
         targets = await _plan_fx_loss(w, {chosen: "500.10", other: "600.20"})
         config_path = w.write_config(budget_flow(budget_code="MAIN", **MARCH))
         config = w.config(budget_flow(budget_code="MAIN", **MARCH))
-        async with runtime(config, ["budget-to-gl"]) as (running, store):
-            first = await running.run("budget-to-gl", trigger="test")
+        async with tree(config) as (running, store):
+            first = await run(running, "budget-to-gl")
             assert first.tally.quarantined == 2
             await store.upsert_mappings(ACCOUNTS_KIND, {"7200": "FX-LOSS"})
         before = await w.budgets("MAIN")
@@ -179,8 +179,8 @@ async def test_a_replayed_record_is_summed_with_those_already_written_to_its_cel
         )  # fmt: skip
         config = w.config(budget_flow(budget_code="MAIN", **MARCH))
         cell = (targets[center], 2025, 3)
-        async with runtime(config, ["budget-to-gl"]) as (running, store):
-            first = await running.run("budget-to-gl", trigger="test")
+        async with tree(config) as (running, store):
+            first = await run(running, "budget-to-gl")
             assert first.tally.quarantined == 1
             assert (await w.budgets("MAIN"))[cell] == Decimal("23.45")
             await store.upsert_mappings(ACCOUNTS_KIND, {"7200": "FX-LOSS"})

@@ -6,6 +6,7 @@ test are cleared when it ends. Waits are bounded polls of the service's endpoint
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import signal
@@ -133,6 +134,43 @@ async def test_sigusr1_runs_and_signals_during_a_run_coalesce(
         assert await service.runs_total("coa-align", "success") == coa
         runs = (await service.flow("gl-actuals"))["last_runs"]
         assert runs[0]["trigger"] == "manual"
+    finally:
+        assert await _stop(service) == 0
+
+
+async def test_sigusr2_runs_the_outbound_flows_through_the_same_tree(
+    tmp_path: Path, faults: Sandbox
+) -> None:
+    # budget-to-gl on, narrowed to the current fiscal period (the sandbox's budget year is the
+    # current one) so the run writes a month of budget cells, not two years.
+    today = dt.datetime.now(dt.UTC).date()
+    period = f"{today.year}-{today.month:02d}"
+    options = "MLC_FLOWS__BUDGET_TO_GL__OPTIONS__"
+    env = {
+        "MLC_FLOWS__BUDGET_TO_GL__ENABLED": "true",
+        f"{options}PERIOD_FROM": period,
+        f"{options}PERIOD_TO": period,
+    }
+    service = await _started(tmp_path, faults, **env)
+    try:
+        before = await service.runs_total("budget-to-gl", "success")
+        service.send(signal.SIGUSR2)
+
+        async def one_more() -> bool:
+            return await service.runs_total("budget-to-gl", "success") == before + 1
+
+        await service.until(one_more)
+        await service.until(service.idle)
+        assert await service.runs_total("budget-to-gl", "success") == before + 1
+        # SIGUSR2 is the outbound signal only: no inbound flow ran.
+        assert await service.runs_total("gl-actuals", "success") == 0
+        assert await service.runs_total("coa-align", "success") == 0
+        (last, *_older) = (await service.flow("budget-to-gl"))["last_runs"]
+        assert last["trigger"] == "signal"
+        finished = await service.wait_event(
+            "outbound_run_finished", lambda entry: entry.get("flow") == "budget-to-gl"
+        )
+        assert finished["status"] == "succeeded" and finished["changes"] > 0
     finally:
         assert await _stop(service) == 0
 

@@ -2,9 +2,10 @@
 
 The outbound run (:mod:`.run`, :mod:`.replay`) is flow logic: it must not reach into actors, the
 store or the protocol clients itself (``docs/contributing.md``, one-way dependencies). The actor
-tree gives it an :class:`OutboundPorts` instead — the AuditActor for runs and records, the
-AnaplanModelActor for the export, the mapping table, the EpicorWriter — and ``mlc replay`` builds
-one over the same actors. Every method is awaited in order; none is called concurrently.
+tree gives it an :class:`OutboundPorts` instead (``actors/outbound_run.py``) — the AuditActor for
+runs and records, the AnaplanModelActor for the export, the mapping table, the EpicorWriter — for
+scheduled runs, ``mlc sync`` and ``mlc replay`` alike. Every method is awaited in order; none is
+called concurrently.
 """
 
 from __future__ import annotations

@@ -69,6 +69,8 @@ class Tally:
             unchanged=self.unchanged,
             loaded=self.loaded,
             failed=self.failed,
+            skipped=self.skipped,
+            changes=self.changes,
         )
 
     @property

@@ -34,7 +34,13 @@ from mlc.flows.outbound.posting import Audit, Judge, Mapped, Posting, Report, Ta
 from mlc.flows.outbound.rules import DirectionRules, Verdict
 from mlc.logs import redact
 from mlc.messages import ReadTargetChart
-from mlc.metrics import FLOW_LAST_SUCCESS, FLOW_RUN_DURATION, FLOW_RUNS, RECORDS
+from mlc.metrics import (
+    FLOW_LAST_SUCCESS,
+    FLOW_RUN_DURATION,
+    FLOW_RUNS,
+    RECORDS,
+    run_status_label,
+)
 from mlc.runtime.clock import Clock
 
 log = logging.getLogger("mlc.outbound")
@@ -125,7 +131,7 @@ async def finish(
     status = "failed" if error is not None else tally.status
     await context.ports.close_run(run_id, status, tally.frozen(), message)
     flow = context.spec.name
-    FLOW_RUNS.labels(flow=flow, status=status).inc()
+    FLOW_RUNS.labels(flow=flow, status=run_status_label(status)).inc()
     FLOW_RUN_DURATION.labels(flow=flow).observe(context.clock.monotonic() - started)
     for name in ("loaded", "unchanged", "quarantined", "failed", "skipped"):
         count = getattr(tally, name)
