@@ -20,12 +20,17 @@ Closed periods do not block budgets: period closing stops postings to the ledger
 amounts are not postings (decision; Epicor's own rule is unverified).
 
 Every write call counts once in the domain counter ``budget_writes``.
+
+Cost. A header's total is recomputed after every row written to it, as before (each changed total
+is a header write with its own ``SysRevID``, which clients see), but from the header's own periods
+through the details' index, not a scan of every period. All-or-nothing calls hold a savepoint of
+both tables (an undo log of the rows they touch) instead of a copy of the tables.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +44,7 @@ from mlc.sandbox.epicor.errors import (
     not_found,
 )
 from mlc.sandbox.epicor.methods import Call, Method, read_row, row_mod, write_row
+from mlc.sandbox.epicor.savepoint import Savepoint
 from mlc.sandbox.epicor.schema import row_type
 from mlc.sandbox.epicor.state import EpicorState
 from mlc.sandbox.epicor.tables import Key, Table
@@ -47,6 +53,7 @@ HEADER = row_type("GLBudgetHd")
 DETAIL = row_type("GLBudgetDtl")
 SERVICE = "Erp.BO.AccountBudgetSvc"
 _ZERO = Decimal(0)
+_Saved = tuple[Savepoint, Savepoint]
 
 
 class Budgets:
@@ -318,29 +325,30 @@ class Budgets:
             for given in ds.get(table, [])
         ]
 
-    def _snapshot(self) -> tuple[dict[Key, dict[str, Any]], dict[Key, dict[str, Any]]]:
-        return copy.deepcopy(self.headers.rows), copy.deepcopy(self.details.rows)
+    @contextmanager
+    def _savepoint(self) -> Iterator[_Saved]:
+        """Savepoints of both tables for one call, for :meth:`_restore` and
+        :meth:`_rollback_parents`."""
+        with self.headers.savepoint() as headers, self.details.savepoint() as details:
+            yield headers, details
 
-    def _restore(
-        self, snapshot: tuple[dict[Key, dict[str, Any]], dict[Key, dict[str, Any]]]
-    ) -> None:
-        for table, rows in zip((self.headers, self.details), snapshot, strict=True):
-            table.clear()
-            table.rows.update(rows)
+    def _restore(self, saved: _Saved) -> None:
+        for table, savepoint in zip((self.headers, self.details), saved, strict=True):
+            table.roll_back(savepoint)
 
     def update(self, call: Call) -> dict[str, Any]:
         ds = call.dataset()
-        snapshot = self._snapshot()
         touched: list[Key] = []
-        try:
-            for table, values, mod in self._rows(ds):
-                if mod in ("A", "U", "D"):
-                    touched.append(self._apply(table, values, mod, upsert=False))
-        except EpicorError:
-            self._restore(snapshot)
-            raise
-        finally:
-            self.counters.bump("budget_writes")
+        with self._savepoint() as saved:
+            try:
+                for table, values, mod in self._rows(ds):
+                    if mod in ("A", "U", "D"):
+                        touched.append(self._apply(table, values, mod, upsert=False))
+            except EpicorError:
+                self._restore(saved)
+                raise
+            finally:
+                self.counters.bump("budget_writes")
         return {"parameters": {"ds": self._tablesets(touched)}}
 
     def _tablesets(self, keys: list[Key]) -> dict[str, list[dict[str, Any]]]:
@@ -356,51 +364,63 @@ class Budgets:
         keep_going = call.flag("continueProcessingOnError")
         rollback_parent = call.flag("rollbackParentOnChildError")
         self.counters.bump("budget_writes")
-        snapshot = self._snapshot()
         errors: list[dict[str, Any]] = []
         failed_parents: set[Key] = set()
         touched: list[Key] = []
-        for table, values, mod in self._rows(ds):
-            try:
-                touched.append(self._apply(table, values, mod or "A", upsert=mod != "D"))
-            except EpicorError as exc:
-                if not keep_going:
-                    self._restore(snapshot)
-                    raise
-                errors.append(
-                    {
-                        "TableName": table,
-                        "ErrorLevel": "Error",
-                        "ErrorType": exc.error_type,
-                        "ErrorText": exc.message,
-                        "ErrorSysRowID": str(values.get("SysRowID", "")),
-                        "SysRowID": str(values.get("SysRowID", "")),
-                        "RowMod": mod,
-                    }
-                )
-                if table == "GLBudgetDtl":
-                    failed_parents.add(
-                        self.header_key_of({"Company": COMPANY, **self._key_defaults(), **values})
+        with self._savepoint() as saved:
+            for table, values, mod in self._rows(ds):
+                try:
+                    touched.append(self._apply(table, values, mod or "A", upsert=mod != "D"))
+                except EpicorError as exc:
+                    if not keep_going:
+                        self._restore(saved)
+                        raise
+                    errors.append(
+                        {
+                            "TableName": table,
+                            "ErrorLevel": "Error",
+                            "ErrorType": exc.error_type,
+                            "ErrorText": exc.message,
+                            "ErrorSysRowID": str(values.get("SysRowID", "")),
+                            "SysRowID": str(values.get("SysRowID", "")),
+                            "RowMod": mod,
+                        }
                     )
-        if rollback_parent and failed_parents:
-            self._rollback_parents(snapshot, failed_parents)
+                    if table == "GLBudgetDtl":
+                        failed_parents.add(
+                            self.header_key_of(
+                                {"Company": COMPANY, **self._key_defaults(), **values}
+                            )
+                        )
+            if rollback_parent and failed_parents:
+                self._rollback_parents(saved, failed_parents)
         return {
             "returnObj": {"BOUpdError": errors},
             "parameters": {"ds": self._tablesets(touched), "errorsOccurred": bool(errors)},
         }
 
-    def _rollback_parents(
-        self,
-        snapshot: tuple[dict[Key, dict[str, Any]], dict[Key, dict[str, Any]]],
-        parents: set[Key],
-    ) -> None:
-        old_headers, old_details = snapshot
+    def _rollback_parents(self, saved: _Saved, parents: set[Key]) -> None:
+        """Each of ``parents`` (header keys) with its periods back to what ``saved`` recorded.
+
+        Parent by parent, its current periods are removed and the recorded ones added back in
+        their recorded order, then its header likewise; other parents keep what the call wrote.
+        """
+        old_headers = saved[0].snapshot()
+        current: dict[Key, list[Key]] = {parent: [] for parent in parents}
+        for key in self.details.rows:
+            keys = current.get(self._parent_of(key))
+            if keys is not None:
+                keys.append(key)
+        old: dict[Key, list[dict[str, Any]]] = {parent: [] for parent in parents}
+        for key, row in saved[1].snapshot().items():
+            rows = old.get(self._parent_of(key))
+            if rows is not None:
+                rows.append(row)
         for parent in parents:
-            for key in [k for k in self.details.rows if self._parent_of(k) == parent]:
+            for key in current[parent]:
                 self.details.delete(key)
-            for key, row in old_details.items():
-                if self._parent_of(key) == parent:
-                    self.details.insert(row)
+            for row in old[parent]:
+                self.details.insert(row)
             if parent in self.headers.rows:
                 self.headers.delete(parent)
             if parent in old_headers:

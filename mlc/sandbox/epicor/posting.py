@@ -31,6 +31,8 @@ from mlc.sandbox.epicor.state import EpicorState
 LINE = row_type("GLJrnDtlMnl")
 POSTED = row_type("GLJrnDtl")
 _ZERO = Decimal(0)
+#: The columns a posted line takes over from the entered one.
+_CARRIED = tuple(name for name in POSTED.fields if LINE.has(name) and name != "SysRevID")
 
 
 def delete_group(state: EpicorState, group_id: str) -> None:
@@ -48,15 +50,13 @@ def post_group(state: EpicorState, counters: RequestCounters, group_id: str, use
     heads = state.table("GLJournalEntries").where(GroupID=group_id)
     if not heads:
         raise business(f"There are no journals to post in group {group_id}.", "GLJrnHed")
-    group_lines = state.table("GLJrnDtlMnls").where(GroupID=group_id)
+    journal_lines: dict[tuple[Any, Any], list[Mapping[str, Any]]] = {}
+    for line in state.table("GLJrnDtlMnls").where(GroupID=group_id):
+        journal_lines.setdefault((line["JournalNum"], line["JournalCode"]), []).append(line)
     plan: list[tuple[Mapping[str, Any], list[Mapping[str, Any]]]] = []
     for head in heads:
         number = head["JournalNum"]
-        lines = [
-            line
-            for line in group_lines
-            if line["JournalNum"] == number and line["JournalCode"] == head["JournalCode"]
-        ]
+        lines = journal_lines.get((number, head["JournalCode"]), [])
         if not lines:
             raise business(f"Journal {number} has no lines.", "GLJrnHed", "JournalNum")
         debit = sum((line["DebitAmount"] for line in lines), _ZERO)
@@ -99,7 +99,7 @@ def _post_line(
     credit: Decimal = line["CreditAmount"]
     account: str = line["GLAccount"]
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    values = {name: line[name] for name in POSTED.fields if LINE.has(name) and name != "SysRevID"}
+    values = {name: line[name] for name in _CARRIED}
     values.update(
         {
             "Posted": True,
