@@ -11,7 +11,11 @@ a row written during the pull gets a newer revision and is read later in the sam
 watermark is the largest revision read. A *delta* pull first reads the rows with ``SysRevID`` above
 the watermark (phase ``changes``), marks their cells, then re-reads the periods of those cells
 (phase ``cells``, keyset by the entity key) so each changed cell is summed from all its rows —
-other sites' balances included. Only the marked cells are emitted.
+other sites' balances included. Only the marked cells are emitted. With ``sign_convention =
+"credit-positive"`` the pull first reads the natural-account values of the chart (``read_chart``,
+the same read as ``coa-align``) for their normal balance, and emits each cell in that convention;
+a watermark reached under another convention makes the pull a full one (see
+:mod:`mlc.flows.gl_actuals`).
 
 **ap-spend.** Headers carry the period and the posted flag, lines the account and amount, both a
 ``ChangeDate``. A delta pull reads headers and lines changed since the watermark minus
@@ -24,6 +28,7 @@ in batches of ``INVOICES_PER_REQUEST`` per request.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,6 +46,12 @@ from mlc.flows.records import from_micros
 from mlc.messages import Chart, ChartValue, SourceCell
 
 Progress = tuple[str, int]
+#: Flows whose options name a chart and its natural-account and cost-center segments.
+ChartOptions = CoaAlignOptions | GlActualsOptions
+
+log = logging.getLogger("mlc.flows")
+#: Natural accounts named in the ``normal_balance_unknown`` warning (the count is always whole).
+NAMED_ACCOUNTS = 20
 
 #: Balances in revision order: the delta marker doubles as the (unique) paging key.
 BALANCES_BY_REVISION = EntitySet(
@@ -98,9 +109,22 @@ class GlActualsPull(InboundPull):
         super().__init__(flow, directory)
         self.client = client
         self.options = options
-        self.since = None if full or watermark is None else int(watermark)
+        self.signs = gl_actuals.Signs(options.sign_convention)
+        self._revision: int | None = None
+        self.since: int | None = None
+        if watermark is not None:
+            self._revision, convention = gl_actuals.parse_watermark(flow, watermark)
+            if not full and convention == options.sign_convention:
+                self.since = self._revision
+            elif not full:
+                log.info(
+                    "sign_convention_changed",
+                    extra={"flow": flow, "was": convention, "now": options.sign_convention},
+                )
         self.mode = "full" if self.since is None else "delta"
         self.watermark = watermark
+        self._unknown_accounts: set[str] = set()
+        self._unknown_cells = 0
 
     def _scope_filter(self) -> str | None:
         options = self.options
@@ -117,10 +141,17 @@ class GlActualsPull(InboundPull):
         return self.mode == "delta"
 
     def _seen(self, revision: int) -> None:
-        if self.watermark is None or revision > int(self.watermark):
-            self.watermark = str(revision)
+        if self._revision is None or revision > self._revision:
+            self._revision = revision
+        self.watermark = gl_actuals.format_watermark(self._revision, self.options.sign_convention)
 
     async def steps(self) -> AsyncGenerator[Progress, None]:
+        if self._revision is not None:
+            self._seen(self._revision)
+        if self.signs.reads_chart:
+            chart = await read_chart(self.client, self.options, cost_centers=False)
+            self.signs = gl_actuals.Signs.from_chart(self.options.sign_convention, chart.accounts)
+            yield "chart", self.rows
         where = self._scope_filter()
         phase = "all" if self.mode == "full" else "changes"
         async for page in self.client.pages(
@@ -155,8 +186,27 @@ class GlActualsPull(InboundPull):
                 self.aggregator.add(gl_actuals.fact(self.options, row) for row in page)
                 yield "cells", self.rows
 
+    def cells(self, batch_size: int) -> Iterator[list[SourceCell]]:
+        yield from super().cells(batch_size)
+        if self._unknown_cells:
+            accounts = sorted(self._unknown_accounts)
+            log.warning(
+                "normal_balance_unknown",
+                extra={
+                    "flow": self.flow,
+                    "coa": self.options.coa,
+                    "cells": self._unknown_cells,
+                    "account_count": len(accounts),
+                    "accounts": accounts[:NAMED_ACCOUNTS],
+                    "loaded_as": gl_actuals.AS_BOOKED,
+                },
+            )
+
     def _cell(self, total: CellTotal) -> SourceCell:
         cell = total.cell
+        if self.signs.unknown(cell.account):
+            self._unknown_accounts.add(cell.account)
+            self._unknown_cells += 1
         return SourceCell(
             key=gl_actuals.cell_key(self.flow, cell),
             scope=cell.scope,
@@ -164,7 +214,7 @@ class GlActualsPull(InboundPull):
             cost_center=cell.cost_center,
             fiscal_year=cell.fiscal_year,
             fiscal_period=cell.fiscal_period,
-            amount=from_micros(total.micros),
+            amount=from_micros(self.signs.apply(cell.account, total.micros)),
             rows=total.rows,
             documents=total.documents,
         )
@@ -282,9 +332,14 @@ class ApSpendPull(InboundPull):
         )
 
 
-async def read_chart(client: EpicorClient, options: CoaAlignOptions) -> Chart:
-    """The natural-account and cost-center values of the chart (``COASegValues``)."""
-    segments = {options.account_segment: "accounts", options.cost_center_segment: "cost_centers"}
+async def read_chart(
+    client: EpicorClient, options: ChartOptions, *, cost_centers: bool = True
+) -> Chart:
+    """The natural-account and (unless ``cost_centers`` is false) cost-center values of the chart
+    (``COASegValues``), active or not."""
+    segments = {options.account_segment: "accounts"}
+    if cost_centers:
+        segments[options.cost_center_segment] = "cost_centers"
     where = all_of(
         compare("COACode", "eq", options.coa),
         any_of(*(compare("SegmentNbr", "eq", number) for number in sorted(segments))),

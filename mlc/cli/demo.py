@@ -8,7 +8,10 @@ overrides, so the file itself is what runs), then runs ``coa-align``, ``gl-actua
 loaded, quarantined, failed, time per run) and a short plan-vs-actual table read back from Anaplan
 through two exports (``Export Approved Budget``, ``Export GL Actuals``). Then the same tree runs
 ``budget-to-gl`` — the approved Anaplan budget into Epicor's GL budgets — and the demo prints budget
-vs actual per cost center for the fiscal year to date, read back from Epicor. It removes its
+vs actual for the fiscal year to date, read back from Epicor: revenue, costs and net income, then
+net income per cost center (:mod:`mlc.flows.budget_report`). Both tables compare like with like
+only when the flows convert signs (``credit-positive`` in, ``credit-negative`` out, as shipped);
+otherwise the demo says so under the table. It removes its
 temporary files (``--keep`` leaves them for a look with ``mlc audit``). Exit code 0 when no run
 failed.
 
@@ -187,13 +190,14 @@ def fiscal_year_window(config: Config, flow: str, clock: Clock) -> dict[str, str
 
 
 async def demo_budget_to_gl(tree: Tree, flow: str, out: TextIO) -> RunFinished:
-    """Run outbound ``flow`` once on ``tree``, print its summary, then budget vs actual per cost
-    center for the current fiscal year to date, read back from Epicor (not from Anaplan)."""
+    """Run outbound ``flow`` once on ``tree``, print its summary, then budget vs actual for the
+    current fiscal year to date, read back from Epicor (not from Anaplan): revenue, costs and net
+    income, then net income per cost center (see :mod:`mlc.flows.budget_report`)."""
     import datetime as dt
 
-    from mlc.flows.budget_report import format_budget_vs_actual
+    from mlc.flows.budget_report import format_budget_vs_actual, income_summary
     from mlc.flows.outbound.periods import period_containing
-    from mlc.messages import BudgetVsActual, ReadBudgetVsActual
+    from mlc.messages import BudgetVsActual, ReadBudgetVsActual, ReadTargetChart, TargetChart
 
     outbound = tree.outbound[flow]
     options = outbound.spec.options
@@ -207,16 +211,35 @@ async def demo_budget_to_gl(tree: Tree, flow: str, out: TextIO) -> RunFinished:
     print_outbound_result(result, out)
     today = dt.datetime.fromtimestamp(tree.clock.time(), dt.UTC).date()
     current = period_containing(today, options.fiscal_year_start_month)
-    report: BudgetVsActual = await outbound.writer.ask(
-        ReadBudgetVsActual(
-            fiscal_year=current.year,
-            budget_code=options.budget_code,
-            book=options.book,
+    reports: dict[int, BudgetVsActual] = {}
+    for segment in (options.cost_center_segment, options.account_segment):
+        reports[segment] = await outbound.writer.ask(
+            ReadBudgetVsActual(
+                fiscal_year=current.year,
+                budget_code=options.budget_code,
+                book=options.book,
+                cost_center_segment=segment,
+                last_period=current.period,
+            )
+        )
+    # Grouped on the natural-account segment, the same read splits revenue from costs.
+    per_center, per_account = reports[options.cost_center_segment], reports[options.account_segment]
+    chart: TargetChart = await outbound.writer.ask(
+        ReadTargetChart(
+            coa=options.coa,
+            account_segment=options.account_segment,
             cost_center_segment=options.cost_center_segment,
-            last_period=current.period,
         )
     )
-    print(f"\n{format_budget_vs_actual(report)}", file=out, flush=True)
+    summary = income_summary(per_account.rows, frozenset(chart.credit_accounts))
+    print(f"\n{format_budget_vs_actual(per_center, summary)}", file=out, flush=True)
+    if options.sign_convention != "credit-negative":
+        print(
+            f"note: {flow} writes budgets {options.sign_convention!r}: revenue planned positive "
+            'counts as a cost here (sign_convention = "credit-negative" keeps Epicor\'s sign)',
+            file=out,
+            flush=True,
+        )
     return result
 
 
@@ -260,6 +283,17 @@ async def _plan_vs_actual(tree: Tree, config: Config, work: Path) -> None:
         variance = spent - budget
         share = f"{variance / budget * 100:+.1f}%" if budget else "-"
         print(f"{account:<8} {budget:>16,.2f} {spent:>16,.2f} {variance:>16,.2f} {share:>7}")
+    booked = [
+        name
+        for name, flow in config.flows.items()
+        if flow.kind == "gl-actuals"
+        and flow.options.get("sign_convention", "as-booked") == "as-booked"
+    ]
+    if booked:
+        print(
+            f"note: {', '.join(booked)} loads balances as booked (debit - credit): revenue actuals "
+            'are negative against a positive plan (sign_convention = "credit-positive" aligns them)'
+        )
 
 
 def _by_account_and_period(path: Path) -> dict[tuple[str, str], Decimal]:

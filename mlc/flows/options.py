@@ -50,7 +50,7 @@ RECORD_FIELDS: dict[str, dict[str, str]] = {
         "cost_center": "Anaplan cost-center member code (mapped from the cost-center segment)",
         "period": "Anaplan time member name (period_format)",
         "version": "the version option (Actual)",
-        "amount": "sum of BalanceAmt over the cell's Epicor rows",
+        "amount": "sum of BalanceAmt over the cell's Epicor rows (sign per sign_convention)",
         "rows": "number of Epicor rows summed into the cell",
     },
     AP_SPEND: {
@@ -142,6 +142,14 @@ class GlActualsOptions(ValueFlowOptions, frozen=True, kw_only=True):
     book: str = "MAIN"
     #: ``D`` detail balances (the default), ``S`` summary, ``B`` both as Epicor stores them.
     balance_type: str = "D"
+    #: ``as-booked`` loads Epicor's ledger sign (``BalanceAmt`` = debit - credit: revenue,
+    #: liabilities and equity negative); ``credit-positive`` negates the natural accounts whose
+    #: normal balance is credit, so they arrive positive, as FP&A models plan them. See
+    #: :mod:`mlc.flows.gl_actuals`.
+    sign_convention: Literal["as-booked", "credit-positive"] = "as-booked"
+    #: Chart of accounts whose natural-account values (``COASegValues.NormalBalance``) tell which
+    #: accounts ``credit-positive`` negates.
+    coa: str = "MAIN"
 
 
 class ApSpendOptions(ValueFlowOptions, frozen=True, kw_only=True):

@@ -7,10 +7,11 @@ sandbox clock, which the tests move forward through ``/_sandbox/clock`` instead 
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -139,16 +140,21 @@ class Inbound:
 
     # --- reading both sides ----------------------------------------------------------------
 
-    async def epicor_balances(self) -> list[tuple[str, int, int, Decimal]]:
-        """``(BalanceAcct, year, period, BalanceAmt)`` of every detail balance of book MAIN in
-        periods 1..12, read over HTTP with the Epicor client."""
+    @asynccontextmanager
+    async def epicor_client(self) -> AsyncIterator[EpicorClient]:
+        """The test's own Epicor client over HTTP (outside the connector's actors)."""
         urls = self.sandbox.urls["epicor"]
-        found: list[tuple[str, int, int, Decimal]] = []
         async with HttpConnection("epicor.check", str(urls["base_url"]), system="epicor") as http:
             auth = BasicAuthenticator(
                 "epicor.check", str(urls["user"]), str(urls["password"]), str(urls["api_key"])
             )
-            client = EpicorClient(http, auth, EpicorSettings("epicor.check", str(urls["company"])))
+            yield EpicorClient(http, auth, EpicorSettings("epicor.check", str(urls["company"])))
+
+    async def epicor_balances(self) -> list[tuple[str, int, int, Decimal]]:
+        """``(BalanceAcct, year, period, BalanceAmt)`` of every detail balance of book MAIN in
+        periods 1..12, read over HTTP with the Epicor client."""
+        found: list[tuple[str, int, int, Decimal]] = []
+        async with self.epicor_client() as client:
             where = "BookID eq 'MAIN' and BalanceType eq 'D' and FiscalPeriod ge 1"
             async for page in client.pages(
                 entities.GL_PERIOD_BALANCES, where=where, paging=PagingMode.KEYSET
@@ -159,13 +165,49 @@ class Inbound:
                 )
         return found
 
-    async def epicor_cells(self) -> dict[Cell, Decimal]:
-        """The Epicor balances summed per target cell (natural account, cost center, period)."""
+    async def normal_balances(self) -> dict[str, str]:
+        """Natural account → ``COASegValues.NormalBalance`` of chart MAIN's segment 1."""
+        async with self.epicor_client() as client:
+            where = "COACode eq 'MAIN' and SegmentNbr eq 1"
+            return {
+                row.SegmentCode: row.NormalBalance
+                async for row in client.rows(entities.COA_SEG_VALUES, where=where)
+            }
+
+    async def set_normal_balance(self, account: str, normal: str) -> None:
+        """Change a natural account's ``NormalBalance`` in Epicor, by an OData ``PATCH``."""
+        urls = self.sandbox.urls["epicor"]
+        url = (
+            f"{urls['base_url']}/api/v2/odata/{urls['company']}/Erp.BO.COASegValuesSvc/"
+            f"COASegValues('{urls['company']}','MAIN',1,'{account}')"
+        )
+        pair = f"{urls['user']}:{urls['password']}".encode()
+        headers = {
+            "Authorization": "Basic " + base64.b64encode(pair).decode(),
+            "x-api-key": str(urls["api_key"]),
+        }
+        async with self.http.patch(url, json={"NormalBalance": normal}, headers=headers) as reply:
+            assert reply.status == 204, await reply.text()
+
+    def configured_convention(self) -> str:
+        convention = self.config.flows["gl-actuals"].options.get("sign_convention", "as-booked")
+        assert isinstance(convention, str)
+        return convention
+
+    async def epicor_cells(self, convention: str | None = None) -> dict[Cell, Decimal]:
+        """The Epicor balances summed per target cell (natural account, cost center, period), in
+        ``convention`` (default: the configured gl-actuals flow's): ``credit-positive`` negates
+        the cells of natural accounts whose normal balance Epicor holds as ``C``."""
+        convention = convention or self.configured_convention()
+        credit = {code for code, normal in (await self.normal_balances()).items() if normal == "C"}
         sums: dict[Cell, Decimal] = {}
         for account, year, period, amount in await self.epicor_balances():
             natural, center, *_ = account.split("|")
             cell = (natural, center, year, period)
             sums[cell] = sums.get(cell, Decimal(0)) + amount
+        if convention == "credit-positive":
+            return {cell: -amount if cell[0] in credit else amount for cell, amount in sums.items()}
+        assert convention == "as-booked", convention
         return sums
 
     async def export(self, tree: Tree, name: str) -> list[dict[str, str]]:

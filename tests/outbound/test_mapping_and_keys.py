@@ -7,7 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from mlc.config import FlowConfig
-from mlc.flows.budget_report import budget_vs_actual, format_budget_vs_actual
+from mlc.flows.budget_report import (
+    ReportLine,
+    budget_vs_actual,
+    format_budget_vs_actual,
+    income_summary,
+)
 from mlc.flows.outbound.cells import CellSums
 from mlc.flows.outbound.export import SourceValue
 from mlc.flows.outbound.journal import OFFSET_DESCRIPTION, PostedLine, plan_journal
@@ -205,9 +210,35 @@ def test_budget_vs_actual_per_cost_center_over_budgeted_accounts() -> None:
     text = format_budget_vs_actual(
         BudgetVsActual(fiscal_year=2025, budget_code="MAIN", last_period=6, rows=tuple(rows))
     )
-    assert "fiscal year 2025 periods 1-6, budget code MAIN" in text
-    assert text.splitlines()[3].split() == ["21", "200.00", "90.00", "-110.00", "45.0%"]
-    assert text.splitlines()[-1].split() == ["Total", "250.00", "150.00", "-100.00", "60.0%"]
+    lines = text.splitlines()
+    assert "fiscal year 2025 periods 1-6, budget code MAIN" in lines[0]
+    assert lines[1] == "Net income (revenue - costs) per cost center"
+    assert lines[2].split() == ["Cost", "center", "Budget", "Actual", "Variance"]
+    assert lines[4].split() == ["21", "-200.00", "-90.00", "110.00"]
+    assert lines[-1].split() == ["Total", "-250.00", "-150.00", "100.00"]
+
+
+def test_the_summary_splits_revenue_from_costs_in_reading_sign() -> None:
+    budget = [("4000|21|10", 1, Decimal("-1000")), ("6100|21|10", 1, Decimal("300")),
+              ("2000|11|00", 1, Decimal("-50"))]  # fmt: skip
+    actual = [("4000|21|10", 1, Decimal("-1200")), ("6100|21|10", 1, Decimal("330")),
+              ("2000|11|00", 1, Decimal("-70")), ("5000|21|10", 1, Decimal("999"))]  # fmt: skip
+    by_account = budget_vs_actual(budget, actual, cost_center_segment=1, last_period=12)
+    summary = income_summary(by_account, {"4000", "2000"})
+    assert summary == [
+        ReportLine("Revenue", Decimal("1050"), Decimal("1270")),
+        ReportLine("Costs", Decimal("300"), Decimal("330")),
+        ReportLine("Net income", Decimal("750"), Decimal("940")),
+    ]
+    per_center = budget_vs_actual(budget, actual, cost_center_segment=2, last_period=12)
+    report = BudgetVsActual(fiscal_year=2026, budget_code="MAIN", last_period=12,
+                            rows=tuple(per_center))  # fmt: skip
+    lines = format_budget_vs_actual(report, summary).splitlines()
+    assert lines[1].split() == ["Budget", "Actual", "Variance", "%", "of", "budget"]
+    assert lines[3].split() == ["Revenue", "1,050.00", "1,270.00", "220.00", "121.0%"]
+    assert lines[4].split() == ["Costs", "300.00", "330.00", "30.00", "110.0%"]
+    assert lines[5].split() == ["Net", "income", "750.00", "940.00", "190.00", "125.3%"]
+    assert lines[-1].split() == ["Total", "750.00", "940.00", "190.00"], "same net as the summary"
 
 
 def test_credit_accounts_are_negated_only_when_asked() -> None:
