@@ -65,7 +65,7 @@ CHECK_TIMEOUT = 30.0
 #: actors/epicor_writer.py's look-ups).
 EPICOR_READS: dict[str, tuple[EntitySet[Any], ...]] = {
     "coa-align": (entities.COA_SEG_VALUES,),
-    "gl-actuals": (entities.GL_PERIOD_BALANCES,),
+    "gl-actuals": (entities.GL_PERIOD_BALANCES, entities.COA_SEG_VALUES),
     "ap-spend": (entities.AP_INVOICES, entities.AP_INVOICE_LINES),
     "budget-to-gl": (entities.COA_SEG_VALUES, entities.GL_ACCOUNTS, entities.BUDGET_DETAILS),
 }

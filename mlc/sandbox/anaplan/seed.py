@@ -50,11 +50,12 @@ IMPORT_FILES = {
 DIMENSION_HEADERS = {"Accounts": "Account", "Cost Centers": "Cost Center"}
 
 #: Annual approved amount per account x cost center, on the scale of the Epicor sandbox's monthly
-#: activity (expense lines 2k-60k a month, cost of goods five times that, revenue twelve times).
+#: activity: an account x cost center sums about two Epicor GL accounts (sites) of 2k-60k a
+#: month for expenses, five times that for cost of goods, twelve times for revenue.
 _ANNUAL_RANGE = {
-    "Revenue": (300_000.0, 8_000_000.0),
-    "COGS": (120_000.0, 3_500_000.0),
-    "Expense": (24_000.0, 700_000.0),
+    "Revenue": (600_000.0, 16_000_000.0),
+    "COGS": (200_000.0, 5_800_000.0),
+    "Expense": (40_000.0, 1_150_000.0),
 }
 
 
