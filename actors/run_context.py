@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mlc.errors import MlcError
 from mlc.flows.options import InboundFlowSpec, key_path
+from mlc.flows.tally import Tally
 from mlc.messages import (
     AnaplanModelMessage,
     AuditMessage,
@@ -21,7 +22,6 @@ from mlc.messages import (
     MappingMessage,
     RecordEvents,
     RunProgress,
-    RunTally,
     UpdateRunTally,
 )
 from mlc.runtime import ActorRef, Clock
@@ -36,38 +36,6 @@ EVENT_BATCH = 1000
 
 class RunFailed(MlcError):
     """The run cannot go on; nothing of it is committed (the message says why)."""
-
-
-@dataclass
-class Tally:
-    read: int = 0
-    mapped: int = 0
-    quarantined: int = 0
-    unchanged: int = 0
-    loaded: int = 0
-    failed: int = 0
-
-    def frozen(self) -> RunTally:
-        return RunTally(
-            read=self.read,
-            mapped=self.mapped,
-            quarantined=self.quarantined,
-            unchanged=self.unchanged,
-            loaded=self.loaded,
-            failed=self.failed,
-        )
-
-    @classmethod
-    def resumed(cls, saved: RunTally) -> Tally:
-        """The counts of a run saved before it was interrupted (the inbound counters only)."""
-        return cls(
-            read=saved.read,
-            mapped=saved.mapped,
-            quarantined=saved.quarantined,
-            unchanged=saved.unchanged,
-            loaded=saved.loaded,
-            failed=saved.failed,
-        )
 
 
 @dataclass

@@ -27,7 +27,6 @@ from actors.run_context import (
     RunContext,
     RunFailed,
     RunOutcome,
-    Tally,
     check_import_columns,
     log,
 )
@@ -36,6 +35,7 @@ from mlc.flows.checkpoint import RunCheckpoint
 from mlc.flows.mapping import decode_cell
 from mlc.flows.options import ValueFlowOptions
 from mlc.flows.spool import Spool, SpoolWriter
+from mlc.flows.tally import Tally
 from mlc.messages import (
     BatchLoaded,
     BatchMapped,

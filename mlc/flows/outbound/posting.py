@@ -26,6 +26,7 @@ from mlc.flows.outbound.options import OutboundFlowSpec
 from mlc.flows.outbound.periods import FiscalPeriod
 from mlc.flows.outbound.ports import OutboundPorts
 from mlc.flows.outbound.rules import DirectionRules, Verdict
+from mlc.flows.tally import Tally
 from mlc.messages import (
     AuditRecord,
     BudgetCell,
@@ -33,7 +34,6 @@ from mlc.messages import (
     JournalOutcome,
     JournalTarget,
     PostPlanJournal,
-    RunTally,
     WriteBudgetCells,
 )
 
@@ -45,37 +45,6 @@ class Mapped(NamedTuple):
     gl_account: str
     period: FiscalPeriod
     amount: Decimal
-
-
-@dataclass
-class Tally:
-    """Mutable counters of one run (see :class:`mlc.messages.RunTally`)."""
-
-    read: int = 0
-    mapped: int = 0
-    quarantined: int = 0
-    unchanged: int = 0
-    loaded: int = 0
-    failed: int = 0
-    skipped: int = 0
-    #: Cells and journals that changed in Epicor, or would have (dry run).
-    changes: int = 0
-
-    def frozen(self) -> RunTally:
-        return RunTally(
-            read=self.read,
-            mapped=self.mapped,
-            quarantined=self.quarantined,
-            unchanged=self.unchanged,
-            loaded=self.loaded,
-            failed=self.failed,
-            skipped=self.skipped,
-            changes=self.changes,
-        )
-
-    @property
-    def status(self) -> str:
-        return "partial" if self.quarantined or self.failed else "succeeded"
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from mlc.flows.outbound.cells import CellSums
 from mlc.flows.outbound.export import SourceValue, decode_value
 from mlc.flows.outbound.periods import FiscalPeriod
 from mlc.flows.outbound.ports import RunLineage
-from mlc.flows.outbound.posting import Audit, Mapped, Posting, Tally, audit_verdict
+from mlc.flows.outbound.posting import Audit, Mapped, Posting, audit_verdict
 from mlc.flows.outbound.run import OutboundContext, OutboundResult, finish, write_all
+from mlc.flows.tally import Tally
 from mlc.messages import StoredRecord
 
 log = logging.getLogger("mlc.outbound")

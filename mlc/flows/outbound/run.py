@@ -30,8 +30,9 @@ from mlc.flows.outbound.mapping import OutboundMapper, mapping_kinds
 from mlc.flows.outbound.options import OutboundFlowSpec
 from mlc.flows.outbound.periods import FiscalPeriod
 from mlc.flows.outbound.ports import OutboundPorts
-from mlc.flows.outbound.posting import Audit, Judge, Mapped, Posting, Report, Tally, audit_verdict
+from mlc.flows.outbound.posting import Audit, Judge, Mapped, Posting, Report, audit_verdict
 from mlc.flows.outbound.rules import DirectionRules, Verdict
+from mlc.flows.tally import Tally
 from mlc.logs import redact
 from mlc.messages import ReadTargetChart
 from mlc.metrics import (
