@@ -12,7 +12,7 @@ sandbox upserts by key either way).
 The values are absolute, so a repeat would write the same amounts; the call still goes out with
 ``idempotent=False``, because Epicor runs business logic and BPMs on every update. After an
 unknown outcome the caller reads back with :func:`pending_amounts` and writes only what is not
-there yet.
+there yet; :func:`stored_amounts` is the same read, for a caller that checks before writing.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import msgspec
 
 from mlc.epicor.client import EpicorClient
 from mlc.epicor.errors import EpicorRequestError
-from mlc.epicor.lookups import budget_details
+from mlc.epicor.lookups import MAX_FILTERED_ACCOUNTS, budget_details
 
 SERVICE = "Erp.BO.AccountBudgetSvc"
 
@@ -113,33 +113,46 @@ async def upsert_budgets(client: EpicorClient, amounts: Sequence[BudgetAmount]) 
         )
 
 
-async def pending_amounts(
-    client: EpicorClient, amounts: Sequence[BudgetAmount]
-) -> list[BudgetAmount]:
-    """The ``amounts`` Epicor does not hold yet (missing, or a different ``BudgetAmt``)."""
-    pending: list[BudgetAmount] = []
+async def stored_amounts(
+    client: EpicorClient, amounts: Iterable[BudgetAmount]
+) -> dict[tuple[Any, ...], Decimal]:
+    """What Epicor holds for the periods of the headers of ``amounts``, by :attr:`BudgetAmount.key`.
+
+    Read per book, budget code and year, :data:`~mlc.epicor.lookups.MAX_FILTERED_ACCOUNTS`
+    accounts a request, so the server filters every request by account.
+    """
+    stored: dict[tuple[Any, ...], Decimal] = {}
     for (book, code, year), group in _groups(amounts):
-        stored = {
-            (
-                row.BookID,
-                row.BalanceAcct,
-                row.BalanceType,
-                row.FiscalYear,
-                row.FiscalYearSuffix,
-                row.FiscalCalendarID,
-                row.BudgetCodeID,
-                row.FiscalPeriod,
-            ): row.BudgetAmt
-            for row in await budget_details(
+        accounts = list(dict.fromkeys(amount.account for amount in group))
+        for start in range(0, len(accounts), MAX_FILTERED_ACCOUNTS):
+            rows = await budget_details(
                 client,
                 book_id=book,
                 budget_code=code,
                 fiscal_year=year,
-                accounts=sorted({amount.account for amount in group}),
+                accounts=accounts[start : start + MAX_FILTERED_ACCOUNTS],
             )
-        }
-        pending.extend(amount for amount in group if stored.get(amount.key) != amount.amount)
-    return pending
+            for row in rows:
+                key = (
+                    row.BookID,
+                    row.BalanceAcct,
+                    row.BalanceType,
+                    row.FiscalYear,
+                    row.FiscalYearSuffix,
+                    row.FiscalCalendarID,
+                    row.BudgetCodeID,
+                    row.FiscalPeriod,
+                )
+                stored[key] = row.BudgetAmt
+    return stored
+
+
+async def pending_amounts(
+    client: EpicorClient, amounts: Sequence[BudgetAmount]
+) -> list[BudgetAmount]:
+    """The ``amounts`` Epicor does not hold yet (missing, or a different ``BudgetAmt``)."""
+    stored = await stored_amounts(client, amounts)
+    return [amount for amount in amounts if stored.get(amount.key) != amount.amount]
 
 
 def _groups(

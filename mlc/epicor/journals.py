@@ -1,49 +1,56 @@
 """Entering and posting a GL journal through the business-object methods.
 
 Method names and parameters are [SNO]'s; the order is that of two real WCF importers [WCF-GL]
-(reference/epicor.md §4; the REST wire sequence itself is unverified). Every step echoes the
-tableset ``ds`` returned by the previous one:
+(reference/epicor.md §4; the REST wire sequence itself is unverified). One journal lives alone in
+its own group, under a group id that is deterministic per posting and used for nothing else:
 
-1. ``GLJrnGrpSvc/GetNewGLJrnGrp {ds}`` → set ``GroupID`` (user-assigned), ``JournalCode``,
-   ``JEDate`` → ``CheckFiscalYear {ds, cGroupID, cJEDate}`` → ``Update {ds}``.
+0. ``GLJrnGrpSvc/GetByID {groupID}``: a group left by an interrupted attempt (never posted, since
+   posting deletes the group) is discarded with ``GLJrnGrpSvc/Update`` of the group row with
+   ``RowMod = "D"`` (whether a live server deletes a group that still holds journals that way is
+   unverified; it may want the journals deleted first).
+1. ``GLJrnGrpSvc/GetNewGLJrnGrp {ds}`` → set ``GroupID``, ``JournalCode``, ``JEDate``, ``BookID``
+   → ``CheckFiscalYear {ds, cGroupID, cJEDate}`` (a warning such as a closed period stops the
+   journal before anything is entered) → ``Update {ds}``.
 2. ``GLJournalEntrySvc/GetNewGlJrnHedTran {ds, GroupID}`` → set ``Description``, ``JEDate`` and
    ``CommentText`` (the posting reference) → ``PreUpdate {ds}`` → ``Update {ds}``: Epicor assigns
-   ``JournalNum``.
-3. Per line ``GetNewGLJrnDtlMnl {ds, bookID, fiscalYear, fiscalYearSuffix, journalCode,
-   journalNum, journalLine: 0}`` → set ``GLAccount`` and ``TotDebit`` or ``TotCredit`` →
-   ``Update {ds}``: Epicor assigns ``JournalLine``.
+   ``JournalNum``, read back by reference (:func:`mlc.epicor.lookups.find_journal_by_reference`).
+3. One ``GetNewGLJrnDtlMnl {ds, bookID, fiscalYear, fiscalYearSuffix, journalCode, journalNum,
+   journalLine: 0}`` gives a line template; every line is a copy of it (``JournalLine``,
+   ``GLAccount``, ``TotDebit`` or ``TotCredit``) and all are saved in one ``Update``, rather than
+   one ``GetNew`` per line, which would resend the growing tableset every time.
 4. ``GLJrnGrpSvc/UnlockGroup {inGroupID}`` → ``CheckBeforePost {groupID}`` →
    ``PostGroupJournals {postGroupID}`` → ``parameters.NotAllPostedMessage``.
 
-Retry safety. Steps that write (``Update``, ``PostGroupJournals``) are sent with
-``idempotent=False``: an unknown outcome raises :class:`mlc.http.OutcomeUnknown`, never a blind
-repeat. The caller then looks (:func:`mlc.epicor.lookups.find_journal_by_reference`): if the
-reference is posted, it is done; otherwise it calls :meth:`JournalPoster.post` again, which first
-discards what an interrupted attempt left under the same group id (a group, maybe a header and
-some lines — never posted, since posting deletes the group) and then starts over. The group id
-must therefore be deterministic per posting and used for nothing else. Discarding sends the group
-row with ``RowMod = "D"`` to ``GLJrnGrpSvc/Update``; whether a live server deletes a group that
-still holds journals that way is unverified (it may want the journals deleted first).
+Retry safety. Steps that write (the three ``Update`` calls and ``PostGroupJournals``) are sent
+with ``idempotent=False`` through a :data:`Once` policy, each with a read that tells whether it
+happened (the group exists; a header carries the reference; the group holds the lines; a posted
+line carries the reference). The default policy, :func:`send_once`, lets
+:class:`mlc.http.OutcomeUnknown` reach the caller, who looks before posting again; a caller that
+wants to recover in place passes a policy that reads and resends only when the step did not
+happen. When a step fails with an :class:`~mlc.epicor.errors.EpicorError`, the poster discards
+what it entered before re-raising.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from mlc.epicor import entities
 from mlc.epicor.client import EpicorClient
-from mlc.epicor.errors import EpicorProtocolError, EpicorRequestError
-from mlc.epicor.query import compare, datetime_literal
+from mlc.epicor.errors import EpicorError
+from mlc.epicor.lookups import find_journal_by_reference
+from mlc.http import OutcomeUnknown
+from mlc.logs import redact
 
 log = logging.getLogger("mlc.epicor")
 
 GROUP_SVC = "Erp.BO.GLJrnGrpSvc"
 ENTRY_SVC = "Erp.BO.GLJournalEntrySvc"
+_ZERO = Decimal(0)
 _ENTRY_TABLES = (
     "GLJrnHed",
     "GLJrnHedAttch",
@@ -57,6 +64,20 @@ _ENTRY_TABLES = (
 )
 
 Tableset = dict[str, list[dict[str, Any]]]
+#: ``once(send, happened, call)``: how a write whose outcome may be unknown is sent. ``send``
+#: performs the write, ``happened`` reads whether it took effect, ``call`` names it for messages.
+Once = Callable[[Callable[[], Awaitable[Any]], Callable[[], Awaitable[bool]], str], Awaitable[Any]]
+
+
+class JournalFailed(EpicorError):
+    """A journal could not be entered or posted; the message names the group and the step."""
+
+
+async def send_once(
+    send: Callable[[], Awaitable[Any]], happened: Callable[[], Awaitable[bool]], call: str
+) -> Any:
+    """Send once; an unknown outcome reaches the caller, who looks before posting again."""
+    return await send()
 
 
 @dataclass(frozen=True)
@@ -70,19 +91,23 @@ class JournalLine:
 
 @dataclass(frozen=True)
 class JournalEntry:
-    """One journal in its own group, identified by ``reference`` (kept in ``CommentText``)."""
+    """One journal in its own group, identified by ``reference`` (kept in ``CommentText``).
+
+    ``je_date`` is an ISO date (``YYYY-MM-DD``).
+    """
 
     group_id: str
     reference: str
-    je_date: date
+    je_date: str
     description: str
     lines: Sequence[JournalLine]
     journal_code: str = "GJ"
+    book_id: str = "MAIN"
 
     def __post_init__(self) -> None:
         if not self.lines:
             raise ValueError(f"journal {self.reference}: no lines")
-        total = sum((line.amount for line in self.lines), Decimal(0))
+        total = sum((line.amount for line in self.lines), _ZERO)
         if total != 0:
             raise ValueError(f"journal {self.reference}: debits and credits differ by {total}")
 
@@ -92,158 +117,192 @@ class PostedJournal:
     group_id: str
     journal_num: int
     lines: int
-    #: ``CheckFiscalYear``'s warning (a closed period), empty when none.
-    warning: str
 
 
 class JournalPoster:
     """Enters and posts :class:`JournalEntry` values through one :class:`EpicorClient`."""
 
-    def __init__(self, client: EpicorClient) -> None:
+    def __init__(self, client: EpicorClient, *, once: Once = send_once) -> None:
         self._client = client
+        self._once = once
+
+    @property
+    def connection(self) -> str:
+        return self._client.connection
 
     async def post(self, entry: JournalEntry) -> PostedJournal:
-        """Enter and post ``entry`` (see the module docs for retries)."""
-        await self.discard_group(entry.group_id)
-        ds, warning = await self._create_group(entry)
-        ds = await self._create_header(entry, ds)
-        header = _only(ds, "GLJrnHed", entry.reference)
-        for line in entry.lines:
-            ds = await self._add_line(header, line, ds)
-        await self._call(GROUP_SVC, "UnlockGroup", {"inGroupID": entry.group_id}, idempotent=True)
-        await self._call(GROUP_SVC, "CheckBeforePost", {"groupID": entry.group_id}, idempotent=True)
-        posted = await self._call(
-            GROUP_SVC, "PostGroupJournals", {"postGroupID": entry.group_id}, idempotent=False
-        )
-        not_posted = str((posted.parameters or {}).get("NotAllPostedMessage") or "")
-        if not_posted:
-            raise EpicorRequestError(
-                f"{self._client.connection}: journal {entry.reference} (group {entry.group_id}) "
-                f"was not posted: {not_posted}"
-            )
-        number = int(header["JournalNum"])
-        log.info(
-            "epicor_journal_posted",
-            extra={
-                "connection": self._client.connection,
-                "group": entry.group_id,
-                "journal": number,
-                "lines": len(entry.lines),
-            },
-        )
-        return PostedJournal(entry.group_id, number, len(entry.lines), warning)
+        """Discard what an interrupted attempt left, enter ``entry`` and post its group.
+
+        :raises EpicorError: a step failed (what was entered is discarded first).
+        :raises mlc.http.OutcomeUnknown: as the :data:`Once` policy lets it through.
+        """
+        try:
+            await self.discard_unposted(entry.group_id)
+            journal_num = await self._enter(entry)
+            await self._post(entry)
+        except EpicorError:
+            await self._cleanup(entry.group_id)
+            raise
+        return PostedJournal(entry.group_id, journal_num, len(entry.lines))
 
     async def group_exists(self, group_id: str) -> bool:
-        rows = await self._client.query(entities.JOURNAL_GROUPS, compare("GroupID", "eq", group_id))
-        return bool(rows)
+        try:
+            result = await self._client.call(
+                GROUP_SVC, "GetByID", {"groupID": group_id}, idempotent=True
+            )
+        except EpicorError as exc:
+            if exc.status in (400, 404):
+                return False
+            raise
+        return result.returnObj is not None
 
-    async def discard_group(self, group_id: str) -> bool:
-        """Delete an unposted group and its journals; ``False`` when there was none."""
-        groups = await self._client.query(
-            entities.JOURNAL_GROUPS, compare("GroupID", "eq", group_id)
-        )
-        if not groups:
+    async def discard_unposted(self, group_id: str) -> bool:
+        """Delete the group (never posted) an interrupted attempt left; ``False`` if none."""
+        if not await self.group_exists(group_id):
             return False
-        row = {"Company": groups[0].Company, "GroupID": group_id, "RowMod": "D"}
-        await self._call(GROUP_SVC, "Update", {"ds": {"GLJrnGrp": [row]}}, idempotent=False)
         log.warning(
-            "epicor_journal_group_discarded",
-            extra={"connection": self._client.connection, "group": group_id},
+            "plan_journal_unposted_group_found",
+            extra={"connection": self.connection, "group": group_id},
         )
+        await self._delete_group(group_id)
         return True
 
-    async def _create_group(self, entry: JournalEntry) -> tuple[Tableset, str]:
-        result = await self._call(
-            GROUP_SVC, "GetNewGLJrnGrp", {"ds": {"GLJrnGrp": []}}, idempotent=True
-        )
-        ds = _tableset(result.parameters, "GetNewGLJrnGrp")
-        group = _only(ds, "GLJrnGrp", entry.reference)
-        when = datetime_literal(datetime.combine(entry.je_date, datetime.min.time()))
-        group.update({"GroupID": entry.group_id, "JournalCode": entry.journal_code, "JEDate": when})
-        checked = await self._call(
-            GROUP_SVC,
-            "CheckFiscalYear",
-            {"ds": ds, "cGroupID": entry.group_id, "cJEDate": when},
-            idempotent=True,
-        )
-        ds = _tableset(checked.parameters, "CheckFiscalYear")
-        warning = str((checked.parameters or {}).get("opMessage") or "")
-        saved = await self._call(GROUP_SVC, "Update", {"ds": ds}, idempotent=False)
-        return _tableset(saved.parameters, "GLJrnGrpSvc/Update"), warning
+    async def _delete_group(self, group_id: str) -> None:
+        company = self._client.settings.company
+        body = {"ds": {"GLJrnGrp": [{"Company": company, "GroupID": group_id, "RowMod": "D"}]}}
+        await self._method(GROUP_SVC, "Update", body)
 
-    async def _create_header(self, entry: JournalEntry, group_ds: Tableset) -> Tableset:
+    async def _cleanup(self, group_id: str) -> None:
+        try:
+            if await self.group_exists(group_id):
+                await self._delete_group(group_id)
+        except (EpicorError, OutcomeUnknown) as exc:
+            log.warning(
+                "plan_journal_cleanup_failed",
+                extra={"connection": self.connection, "group": group_id,
+                       "error": redact(str(exc))},
+            )  # fmt: skip
+
+    async def _method(
+        self, service: str, method: str, body: Mapping[str, Any], *, idempotent: bool = False
+    ) -> Any:
+        result = await self._client.call(service, method, body, idempotent=idempotent)
+        return result.parameters
+
+    async def _enter(self, entry: JournalEntry) -> int:
+        """Enter the group, its journal and lines; the journal number Epicor assigned."""
+        group_id = entry.group_id
+        je_date = f"{entry.je_date}T00:00:00"
+        params = await self._method(GROUP_SVC, "GetNewGLJrnGrp", {"ds": {"GLJrnGrp": []}})
+        ds = _tableset(params, f"{GROUP_SVC}/GetNewGLJrnGrp")
+        for row in ds.get("GLJrnGrp", []):
+            row.update(GroupID=group_id, JournalCode=entry.journal_code, JEDate=je_date,
+                       BookID=entry.book_id)  # fmt: skip
+        params = await self._method(
+            GROUP_SVC, "CheckFiscalYear", {"ds": ds, "cGroupID": group_id, "cJEDate": je_date}
+        )
+        warning = str(params.get("opMessage") or "") if isinstance(params, dict) else ""
+        if warning:
+            raise JournalFailed(f"{GROUP_SVC}/CheckFiscalYear for {entry.je_date}: {warning}")
+        ds = _tableset(params, f"{GROUP_SVC}/CheckFiscalYear")
+        await self._once(
+            lambda: self._method(GROUP_SVC, "Update", {"ds": ds}),
+            lambda: self.group_exists(group_id),
+            f"{GROUP_SVC}/Update (group {group_id})",
+        )
         empty: Tableset = {table: [] for table in _ENTRY_TABLES}
-        result = await self._call(
-            ENTRY_SVC,
-            "GetNewGlJrnHedTran",
-            {"ds": empty, "GroupID": entry.group_id},
-            idempotent=True,
+        params = await self._method(
+            ENTRY_SVC, "GetNewGlJrnHedTran", {"ds": empty, "GroupID": group_id}
         )
-        ds = _tableset(result.parameters, "GetNewGlJrnHedTran")
-        header = _only(ds, "GLJrnHed", entry.reference)
-        header.update(
-            {
-                "Description": entry.description,
-                "CommentText": entry.reference,
-                "JEDate": _only(group_ds, "GLJrnGrp", entry.reference)["JEDate"],
-            }
-        )
-        checked = await self._call(ENTRY_SVC, "PreUpdate", {"ds": ds}, idempotent=True)
-        ds = _tableset(checked.parameters, "PreUpdate")
-        saved = await self._call(ENTRY_SVC, "Update", {"ds": ds}, idempotent=False)
-        return _tableset(saved.parameters, "GLJournalEntrySvc/Update")
+        ds = _tableset(params, f"{ENTRY_SVC}/GetNewGlJrnHedTran")
+        for row in ds.get("GLJrnHed", []):
+            row.update(Description=entry.description, CommentText=entry.reference, JEDate=je_date)
+        params = await self._method(ENTRY_SVC, "PreUpdate", {"ds": ds})
+        ds = _tableset(params, f"{ENTRY_SVC}/PreUpdate")
 
-    async def _add_line(self, header: dict[str, Any], line: JournalLine, ds: Tableset) -> Tableset:
-        result = await self._call(
+        async def saved_header() -> bool:
+            return bool((await find_journal_by_reference(self._client, entry.reference)).entries)
+
+        await self._once(
+            lambda: self._method(ENTRY_SVC, "Update", {"ds": ds}),
+            saved_header,
+            f"{ENTRY_SVC}/Update (journal of group {group_id})",
+        )
+        lookup = await find_journal_by_reference(self._client, entry.reference)
+        if len(lookup.entries) != 1:
+            raise JournalFailed(
+                f"{ENTRY_SVC}: group {group_id} has {len(lookup.entries)} journals with "
+                f"reference {entry.reference}, expected 1"
+            )
+        head = lookup.entries[0]
+        params = await self._method(
             ENTRY_SVC,
             "GetNewGLJrnDtlMnl",
             {
-                "ds": ds,
-                "bookID": header["BookID"],
-                "fiscalYear": header["FiscalYear"],
-                "fiscalYearSuffix": header["FiscalYearSuffix"],
-                "journalCode": header["JournalCode"],
-                "journalNum": header["JournalNum"],
+                "ds": {**empty, "GLJrnHed": []},
+                "bookID": head.BookID,
+                "fiscalYear": head.FiscalYear,
+                "fiscalYearSuffix": head.FiscalYearSuffix,
+                "journalCode": head.JournalCode,
+                "journalNum": head.JournalNum,
                 "journalLine": 0,
             },
-            idempotent=True,
         )
-        ds = _tableset(result.parameters, "GetNewGLJrnDtlMnl")
-        added = [row for row in ds.get("GLJrnDtlMnl", []) if row.get("RowMod") == "A"]
-        if len(added) != 1:
-            raise EpicorProtocolError(
-                f"{self._client.connection}: GetNewGLJrnDtlMnl returned {len(added)} new lines"
+        template_rows = _tableset(params, f"{ENTRY_SVC}/GetNewGLJrnDtlMnl").get("GLJrnDtlMnl", [])
+        if not template_rows:
+            raise JournalFailed(f"{ENTRY_SVC}/GetNewGLJrnDtlMnl returned no line")
+        rows = []
+        for number, line in enumerate(entry.lines, start=1):
+            row = copy.deepcopy(template_rows[-1])
+            row.update(
+                JournalLine=number,
+                GLAccount=line.account,
+                Description=line.description,
+                TotDebit=line.amount if line.amount > 0 else _ZERO,
+                TotCredit=-line.amount if line.amount < 0 else _ZERO,
+                RowMod="A",
             )
-        debit = line.amount if line.amount > 0 else Decimal(0)
-        credit = -line.amount if line.amount < 0 else Decimal(0)
-        added[0].update(
-            {
-                "GLAccount": line.account,
-                "TotDebit": debit,
-                "TotCredit": credit,
-                "Description": line.description,
-            }
+            rows.append(row)
+
+        await self._once(
+            lambda: self._method(ENTRY_SVC, "Update", {"ds": {**empty, "GLJrnDtlMnl": rows}}),
+            lambda: self._lines_saved(group_id, len(rows)),
+            f"{ENTRY_SVC}/Update (lines of group {group_id})",
         )
-        saved = await self._call(ENTRY_SVC, "Update", {"ds": ds}, idempotent=False)
-        return _tableset(saved.parameters, "GLJournalEntrySvc/Update")
+        return int(head.JournalNum)
 
-    async def _call(
-        self, service: str, method: str, parameters: dict[str, Any], *, idempotent: bool
-    ) -> Any:
-        return await self._client.call(service, method, parameters, idempotent=idempotent)
+    async def _lines_saved(self, group_id: str, expected: int) -> bool:
+        result = await self._client.call(
+            ENTRY_SVC, "GetByGroupID", {"GroupID": group_id}, idempotent=True
+        )
+        ds = result.returnObj if isinstance(result.returnObj, dict) else {}
+        return len(ds.get("GLJrnDtlMnl", [])) == expected
+
+    async def _post(self, entry: JournalEntry) -> None:
+        group_id = entry.group_id
+        await self._method(GROUP_SVC, "UnlockGroup", {"inGroupID": group_id})
+        await self._method(GROUP_SVC, "CheckBeforePost", {"groupID": group_id})
+
+        async def posted() -> bool:
+            return (await find_journal_by_reference(self._client, entry.reference)).posted
+
+        params = await self._once(
+            lambda: self._method(GROUP_SVC, "PostGroupJournals", {"postGroupID": group_id}),
+            posted,
+            f"{GROUP_SVC}/PostGroupJournals (group {group_id})",
+        )
+        message = str(params.get("NotAllPostedMessage") or "") if isinstance(params, dict) else ""
+        if message:
+            raise JournalFailed(f"{GROUP_SVC}/PostGroupJournals (group {group_id}): {message}")
+        if not await posted():
+            raise JournalFailed(
+                f"{GROUP_SVC}/PostGroupJournals (group {group_id}) answered, but no posted "
+                f"line carries reference {entry.reference}"
+            )
 
 
-def _tableset(parameters: Any, step: str) -> Tableset:
+def _tableset(parameters: Any, call: str) -> Tableset:
     ds = parameters.get("ds") if isinstance(parameters, dict) else None
     if not isinstance(ds, dict):
-        raise EpicorProtocolError(f"Epicor {step} did not return the tableset (parameters.ds)")
+        raise JournalFailed(f"{call}: the answer has no parameters.ds tableset")
     return ds
-
-
-def _only(ds: Tableset, table: str, reference: str) -> dict[str, Any]:
-    rows = ds.get(table) or []
-    if len(rows) != 1 or not isinstance(rows[0], dict):
-        raise EpicorProtocolError(
-            f"journal {reference}: expected one {table} row in the tableset, got {len(rows)}"
-        )
-    return rows[0]

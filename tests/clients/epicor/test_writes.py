@@ -3,8 +3,10 @@ looking before retrying a write whose outcome is unknown."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,7 @@ from mlc.epicor import entities
 from mlc.epicor.budgets import BudgetAmount, pending_amounts, upsert_budgets
 from mlc.epicor.client import EpicorClient
 from mlc.epicor.errors import EpicorConflict, EpicorRequestError
-from mlc.epicor.journals import GROUP_SVC, JournalEntry, JournalLine, JournalPoster
+from mlc.epicor.journals import ENTRY_SVC, GROUP_SVC, JournalEntry, JournalLine, JournalPoster
 from mlc.epicor.lookups import find_journal_by_reference
 from mlc.http import OutcomeUnknown
 from mlc.sandbox.common.chart import GL_ACCOUNTS
@@ -29,7 +31,7 @@ def entry(sandbox: Sandbox, reference: str = "MLC-TEST-0001") -> JournalEntry:
     return JournalEntry(
         group_id="MLC0001",
         reference=reference,
-        je_date=date(year, 3, 31),
+        je_date=date(year, 3, 31).isoformat(),
         description="Budget reclass",
         lines=[
             JournalLine(DEBIT_ACCOUNT, Decimal("1250.50"), "reclass in"),
@@ -91,7 +93,7 @@ async def test_entity_create_update_and_conflict() -> None:
 async def test_posting_a_journal_moves_the_balances_once() -> None:
     async with serve_sandbox() as sandbox, basic_client(sandbox) as (epicor, _):
         journal = entry(sandbox)
-        year = journal.je_date.year
+        year = sandbox.info["fiscal_year"]
         before = await balance(epicor, DEBIT_ACCOUNT, year, 3)
         assert (await find_journal_by_reference(epicor, journal.reference)).absent
 
@@ -125,10 +127,43 @@ async def test_a_lost_answer_to_posting_is_looked_up_not_reposted() -> None:
         assert await domain_counter(sandbox, "journal_posts") == 1
 
 
+async def test_the_once_policy_sees_every_write_and_can_recover_in_place() -> None:
+    """A policy that looks before resending finishes the posting after a lost answer."""
+    async with serve_sandbox() as sandbox, basic_client(sandbox) as (epicor, _):
+        journal = entry(sandbox)
+        writes: list[str] = []
+
+        async def look_then_resend(
+            send: Callable[[], Awaitable[Any]], happened: Callable[[], Awaitable[bool]], call: str
+        ) -> Any:
+            writes.append(call.split(" ")[0])
+            try:
+                return await send()
+            except OutcomeUnknown:
+                if await happened():
+                    return {}
+                return await send()
+
+        await sandbox.fault(kind="drop", when="after", route="PostGroupJournals$")
+        posted = await JournalPoster(epicor, once=look_then_resend).post(journal)
+
+        assert writes == [
+            f"{GROUP_SVC}/Update",
+            f"{ENTRY_SVC}/Update",
+            f"{ENTRY_SVC}/Update",
+            f"{GROUP_SVC}/PostGroupJournals",
+        ]
+        route = sandbox.route("Erp.BO.GLJrnGrpSvc/PostGroupJournals")
+        assert await sandbox.count(route=route) == 1
+        assert await domain_counter(sandbox, "journal_posts") == 1
+        lookup = await find_journal_by_reference(epicor, journal.reference)
+        assert [line.JournalNum for line in lookup.posted_lines] == [posted.journal_num] * 3
+
+
 async def test_an_interrupted_entry_is_discarded_and_entered_again() -> None:
     async with serve_sandbox() as sandbox, basic_client(sandbox) as (epicor, _):
         journal = entry(sandbox)
-        year = journal.je_date.year
+        year = sandbox.info["fiscal_year"]
         before = await balance(epicor, DEBIT_ACCOUNT, year, 3)
         await sandbox.fault(
             kind="status", status=503, method="POST", route="GLJournalEntrySvc/Update$", count=1
