@@ -11,12 +11,14 @@ it does not belong to.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from mlc.sandbox.anaplan.auth import User
 from mlc.sandbox.anaplan.envelope import ApiError
 from mlc.sandbox.anaplan.hostapp import token_from_header
-from mlc.sandbox.anaplan.state import ModelState, Tenant, Workspace
+from mlc.sandbox.anaplan.state import ModelState, Tenant, TenantRef, Workspace
 
 
 def caller(request: web.Request, tenant: Tenant, failure_status: int = 401) -> User:
@@ -58,3 +60,20 @@ async def idle_model_state(request: web.Request, tenant: Tenant) -> ModelState:
 
     await tenant.wait_idle(state, gone)
     return state
+
+
+#: An API handler that has been told who is calling, on which tenant.
+UserHandler = Callable[[web.Request, Tenant, User], Awaitable[web.StreamResponse]]
+
+
+def authenticated(
+    ref: TenantRef, handler: UserHandler
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """``handler`` behind the token check: a request without a valid token never reaches it."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        tenant = ref.tenant
+        user = caller(request, tenant)
+        return await handler(request, tenant, user)
+
+    return wrapped

@@ -31,7 +31,7 @@ import anyio
 from aiohttp import web
 
 from mlc.sandbox.anaplan import ids
-from mlc.sandbox.anaplan.api_context import caller, model_state
+from mlc.sandbox.anaplan.api_context import UserHandler, authenticated, model_state
 from mlc.sandbox.anaplan.auth import User
 from mlc.sandbox.anaplan.envelope import ApiError, collection, schema, success
 from mlc.sandbox.anaplan.exporter import row_count
@@ -42,8 +42,6 @@ from mlc.sandbox.anaplan.tasks import Job
 
 W = "/2/0/workspaces/{workspace_id}/models/{model_id}"
 M = "/2/0/models/{model_id}"
-
-Handler = Callable[[web.Request, Tenant, User], Awaitable[web.StreamResponse]]
 
 
 def _sorted(request: web.Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -107,13 +105,8 @@ def _chunk_index(request: web.Request) -> int:
 
 
 def add_bulk_routes(app: web.Application, ref: TenantRef) -> None:
-    def route(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def wrapped(request: web.Request) -> web.StreamResponse:
-            tenant = ref.tenant
-            user = caller(request, tenant)
-            return await handler(request, tenant, user)
-
-        return wrapped
+    def route(handler: UserHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        return authenticated(ref, handler)
 
     # imports ------------------------------------------------------------------------------
     async def list_imports(request: web.Request, tenant: Tenant, user: User) -> web.Response:

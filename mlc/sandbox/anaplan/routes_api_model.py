@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mlc.sandbox.anaplan.api_context import caller, idle_model_state
+from mlc.sandbox.anaplan.api_context import UserHandler, authenticated, idle_model_state
 from mlc.sandbox.anaplan.auth import User
 from mlc.sandbox.anaplan.envelope import ApiError, collection, json_response, schema, success
 from mlc.sandbox.anaplan.model import Dimension, ListDim, Member, Model, Module
@@ -36,8 +36,6 @@ from mlc.sandbox.anaplan.state import Tenant, TenantRef
 
 MAX_LIST_READ = 1_000_000
 MAX_LIST_WRITE = 100_000
-
-Handler = Callable[[web.Request, Tenant, User], Awaitable[web.StreamResponse]]
 
 
 def _list(model: Model, request: web.Request) -> ListDim:
@@ -118,13 +116,8 @@ def _dimension_items(dim: Dimension) -> list[dict[str, Any]]:
 
 
 def add_model_routes(app: web.Application, ref: TenantRef) -> None:
-    def route(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def wrapped(request: web.Request) -> web.StreamResponse:
-            tenant = ref.tenant
-            user = caller(request, tenant)
-            return await handler(request, tenant, user)
-
-        return wrapped
+    def route(handler: UserHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        return authenticated(ref, handler)
 
     async def lists(request: web.Request, tenant: Tenant, user: User) -> web.Response:
         model = (await idle_model_state(request, tenant)).model
